@@ -1,0 +1,73 @@
+"""Parse, coerce and format durations.
+
+The catalog writes durations as ``30s``, ``5m``, ``2h``, ``7d`` or compounds such as
+``1h30m``; a bare number is seconds. At run time a duration is a ``timedelta`` or a
+number of seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a catalog duration such as ``30s`` or ``1h30m``.
+
+    Raises ValueError with the accepted forms when the text is malformed or negative.
+    """
+    stripped = text.strip()
+    if stripped.startswith("-"):
+        raise ValueError(f"negative duration {text!r}; durations must be 0 or more")
+    if stripped == "0":
+        return timedelta(0)
+    if not _WHOLE.fullmatch(stripped):
+        raise ValueError(
+            f"malformed duration {text!r}; expected a number with a unit, "
+            f"such as 500ms, 30s, 5m, 2h, 7d or 1h30m"
+        )
+    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _PART.findall(stripped))
+    return timedelta(seconds=seconds)
+
+
+def coerce_duration(value: object) -> timedelta | None:
+    """Return ``value`` as a timedelta if it is one or a number of seconds, else None.
+
+    ``bool`` is rejected although it is an ``int``: ``timeout=True`` is a mistake, not one second.
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:
+        return None
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a duration in the catalog's notation: ``30s``, ``5m``, ``1h30m``, ``7d``."""
+    if value < timedelta(0):
+        return "-" + format_duration(-value)
+    total_ms = round(value.total_seconds() * 1000)
+    if total_ms == 0:
+        return "0s"
+    if total_ms % 1000:
+        if total_ms < 1000:
+            return f"{total_ms}ms"
+        return f"{total_ms / 1000:g}s"
+
+    seconds = total_ms // 1000
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
