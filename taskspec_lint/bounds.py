@@ -67,7 +67,40 @@ def check_override(
     checker = _CHECKS.get(option)
     if checker is None:
         raise ValueError(f"{option!r} is not an override option; expected one of {OVERRIDE_OPTIONS}")
+    wrong_type = check_override_type(option, value)
+    if wrong_type is not None:
+        return [wrong_type]
     return checker(catalog, spec, value)
+
+
+def check_override_type(option: str, value: object) -> OverrideProblem | None:
+    """Return the WRONG_TYPE problem of ``option=value``, or None; needs no spec."""
+    accepts, expected = _TYPES[option]
+    if accepts(value):
+        return None
+    return OverrideProblem(ProblemKind.WRONG_TYPE, option, display_value(value), expected)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_duration(value: object) -> bool:
+    return coerce_duration(value) is not None
+
+
+_DURATION = (_is_duration, "must be a timedelta or a number of seconds")
+_TYPES = {
+    "queue": (lambda value: isinstance(value, str), "must be a queue name (str)"),
+    "max_retry": (_is_int, "must be an int"),
+    "timeout": _DURATION,
+    "unique_ttl": _DURATION,
+    "delay": _DURATION,
+    "retry_delay": (
+        lambda value: isinstance(value, RetryDelay),
+        "must be a RetryDelay such as exp(5, 3600) or schedule(1, 5, 30)",
+    ),
+}
 
 
 def _problem(kind: ProblemKind, option: str, value: object, reason: str, bound: str | None = None,
@@ -76,8 +109,7 @@ def _problem(kind: ProblemKind, option: str, value: object, reason: str, bound: 
 
 
 def _check_queue(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
-    if not isinstance(value, str):
-        return _problem(ProblemKind.WRONG_TYPE, "queue", value, "must be a queue name (str)")
+    assert isinstance(value, str)
     queue = catalog.queues.get(value)
     if queue is None:
         suggestions = tuple(closest(value, catalog.queues))
@@ -98,8 +130,7 @@ def _check_queue(catalog: Catalog, spec: TaskSpec, value: object) -> list[Overri
 
 
 def _check_max_retry(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return _problem(ProblemKind.WRONG_TYPE, "max_retry", value, "must be an int")
+    assert isinstance(value, int)
     ceiling = catalog.bounds[spec.type].max_retry
     bound = f"0..{ceiling}"
     if not 0 <= value <= ceiling:
@@ -112,9 +143,7 @@ def _check_max_retry(catalog: Catalog, spec: TaskSpec, value: object) -> list[Ov
 
 def _check_timeout(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
     duration = coerce_duration(value)
-    if duration is None:
-        return _problem(ProblemKind.WRONG_TYPE, "timeout", value,
-                        "must be a timedelta or a number of seconds")
+    assert duration is not None
     ceiling = catalog.bounds[spec.type].timeout
     bound = f"more than 0s and at most {format_duration(ceiling)}"
     if not timedelta(0) < duration <= ceiling:
@@ -126,9 +155,7 @@ def _check_timeout(catalog: Catalog, spec: TaskSpec, value: object) -> list[Over
 
 def _check_unique_ttl(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
     duration = coerce_duration(value)
-    if duration is None:
-        return _problem(ProblemKind.WRONG_TYPE, "unique_ttl", value,
-                        "must be a timedelta or a number of seconds")
+    assert duration is not None
     ceiling = catalog.bounds[spec.type].unique_ttl
     bound = f"0s..{format_duration(ceiling)}"
     if not timedelta(0) <= duration <= ceiling:
@@ -145,9 +172,7 @@ def _check_unique_ttl(catalog: Catalog, spec: TaskSpec, value: object) -> list[O
 
 
 def _check_retry_delay(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
-    if not isinstance(value, RetryDelay):
-        return _problem(ProblemKind.WRONG_TYPE, "retry_delay", value,
-                        "must be a RetryDelay such as exp(5, 3600) or schedule(1, 5, 30)")
+    assert isinstance(value, RetryDelay)
     ceiling = catalog.bounds[spec.type].retry_delay
     longest = value.max if isinstance(value, ExpBackoff) else None
     if isinstance(value, ScheduleBackoff):
@@ -164,9 +189,7 @@ def _check_retry_delay(catalog: Catalog, spec: TaskSpec, value: object) -> list[
 
 def _check_delay(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
     duration = coerce_duration(value)
-    if duration is None:
-        return _problem(ProblemKind.WRONG_TYPE, "delay", value,
-                        "must be a timedelta or a number of seconds")
+    assert duration is not None
     if duration < timedelta(0):
         return _problem(ProblemKind.OUT_OF_BOUND, "delay", duration, "must be 0s or more", "0s or more")
     return []

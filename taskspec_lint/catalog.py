@@ -7,6 +7,7 @@ silently when it builds dictionaries, are rejected here.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from taskspec_lint.backoff import RetryDelay, exp, schedule
-from taskspec_lint.durations import parse_duration
+from taskspec_lint.durations import coerce_duration, parse_duration
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.model import Bounds, Catalog, IdempotencyKey, Queue, TaskFacts, TaskSpec
 from taskspec_lint.suggest import closest
@@ -75,7 +76,12 @@ class _Reader:
     def scalar(self, node: yaml.Node) -> object:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, "expected a single value, found a mapping or a list")
-        return self._loader.construct_object(node)
+        try:
+            return self._loader.construct_object(node)
+        except yaml.YAMLError as error:
+            # Merge keys ("<<") and unknown tags compose, but the safe loader cannot build them.
+            problem = getattr(error, "problem", None) or str(error)
+            raise self.fail(node, f"unsupported YAML value: {problem}") from None
 
     def mapping(
         self, node: yaml.Node, what: str, allowed: tuple[str, ...]
@@ -113,7 +119,14 @@ class _Reader:
         if isinstance(value, int | float):
             if value < 0:
                 raise self.fail(node, f"{what} is negative ({value}); durations must be 0 or more")
-            return timedelta(seconds=value)
+            duration = coerce_duration(value)
+            if duration is None:
+                raise self.fail(
+                    node,
+                    f"{what} must be a finite number of seconds, "
+                    f"at most {timedelta.max.days} days, got {value!r}",
+                )
+            return duration
         try:
             return parse_duration(value)
         except ValueError as error:
@@ -148,8 +161,9 @@ def load_catalog(path: str | Path) -> Catalog:
     return parse_catalog(text, source)
 
 
+@functools.cache
 def load_builtin_catalog() -> Catalog:
-    """Load the catalog shipped inside the package."""
+    """Load the catalog shipped inside the package (once: a Catalog is immutable)."""
     resource = importlib.resources.files("taskspec_lint").joinpath("data/catalog.yaml")
     return parse_catalog(resource.read_text(encoding="utf-8"), "<built-in catalog>")
 

@@ -32,7 +32,12 @@ def parse_duration(text: str) -> timedelta:
             f"such as 500ms, 30s, 5m, 2h, 7d or 1h30m"
         )
     seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _PART.findall(stripped))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(
+            f"duration {text!r} is too long; the maximum is {timedelta.max.days} days"
+        ) from None
 
 
 def coerce_duration(value: object) -> timedelta | None:
@@ -56,15 +61,17 @@ def format_duration(value: timedelta) -> str:
     """Format a duration in the catalog's notation: ``30s``, ``5m``, ``1h30m``, ``7d``."""
     if value < timedelta(0):
         return "-" + format_duration(-value)
-    total_ms = round(value.total_seconds() * 1000)
-    if total_ms == 0:
+    # Whole microseconds, not rounded milliseconds: a bound broken by 1µs must not print
+    # as the bound itself, and "%g" would cut 7200.001 to 7200.
+    total_us = value // timedelta(microseconds=1)
+    if total_us == 0:
         return "0s"
-    if total_ms % 1000:
-        if total_ms < 1000:
-            return f"{total_ms}ms"
-        return f"{total_ms / 1000:g}s"
+    seconds, fraction_us = divmod(total_us, 1_000_000)
+    if fraction_us:
+        if seconds == 0 and fraction_us % 1000 == 0:
+            return f"{fraction_us // 1000}ms"
+        return f"{seconds}.{fraction_us:06d}".rstrip("0") + "s"
 
-    seconds = total_ms // 1000
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)

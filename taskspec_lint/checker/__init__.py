@@ -1,0 +1,93 @@
+"""The static checker: find what the runtime registry would reject, without running code.
+
+``check_file`` is what the command line runs per file; the flake8 plugin calls
+``check_text`` on the source flake8 has already read.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from taskspec_lint.checker.config import Config
+from taskspec_lint.checker.findings import Finding
+from taskspec_lint.checker.noqa import file_is_skipped, filter_noqa
+from taskspec_lint.checker.prefilter import could_contain_call
+from taskspec_lint.checker.rules import UncheckableFile
+from taskspec_lint.model import Catalog
+
+__all__ = ["Finding", "SourceError", "check_file", "check_text", "decode_source"]
+
+
+@dataclass
+class SourceError(Exception):
+    """A file that cannot be read, decoded or parsed, at a 1-based line and column."""
+
+    reason: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def decode_source(data: bytes) -> str:
+    """Decode Python source bytes as the interpreter would: BOM, coding line, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise SourceError(f"cannot decode: {error.msg}") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise SourceError(
+            f"cannot decode as {encoding}: invalid byte 0x{data[error.start]:02x}", line, column
+        ) from None
+
+
+def check_text(text: str, path: str, catalog: Catalog, config: Config) -> list[Finding]:
+    """Check decoded source; raise SourceError if it does not parse. No noqa filtering."""
+    import libcst as cst
+
+    from taskspec_lint.checker.analyze import analyze_module
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        message = str(error).splitlines()[0].strip() or "invalid syntax"
+        raise SourceError(f"syntax error: {message}", error.raw_line, error.raw_column + 1) from None
+    except RecursionError:
+        raise SourceError("too deeply nested to parse") from None
+    return analyze_module(module, path, catalog, config)
+
+
+def check_file(path: Path, display: str, catalog: Catalog, config: Config) -> list[Finding]:
+    """Check one file as the command line does: prefilter, decode, parse, analyze, noqa.
+
+    A file that cannot be read, decoded or parsed yields one TSK001 finding instead.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return _uncheckable(display, SourceError(f"cannot read: {error.strerror}"), config)
+    if not could_contain_call(data, config.prefilter_tokens()):
+        return []
+    try:
+        text = decode_source(data)
+        if file_is_skipped(text.splitlines()):
+            return []
+        findings = check_text(text, display, catalog, config)
+    except SourceError as error:
+        return _uncheckable(display, error, config)
+    return filter_noqa(findings, text)
+
+
+def _uncheckable(display: str, error: SourceError, config: Config) -> list[Finding]:
+    if not config.enabled(UncheckableFile.code):
+        return []
+    message = UncheckableFile.format(reason=error.reason)
+    return [Finding(display, error.line, error.column, UncheckableFile.code, message)]

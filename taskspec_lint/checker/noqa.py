@@ -1,0 +1,68 @@
+"""``# noqa`` handling with flake8's semantics, for the command line.
+
+A bare ``# noqa`` silences every finding on its line; ``# noqa: TSK101,TSK2`` silences
+the listed codes and code prefixes. A comment at the end of a multi-line string covers
+every line of that string, and ``# flake8: noqa`` on a line of its own skips the file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterable
+
+from taskspec_lint.checker.findings import Finding
+
+_NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+
+
+def file_is_skipped(lines: list[str]) -> bool:
+    """Return whether a ``# flake8: noqa`` line asks to skip the whole file."""
+    return any(_FILE_NOQA.match(line) for line in lines)
+
+
+def filter_noqa(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Drop the findings that a ``# noqa`` comment silences."""
+    findings = list(findings)
+    if not findings or "noqa" not in text.lower():
+        return findings
+    lines = text.splitlines(keepends=True)
+    mapping = _noqa_lines(text, lines)
+    return [finding for finding in findings if not _silenced(finding, mapping, lines)]
+
+
+def _silenced(finding: Finding, mapping: dict[int, str], lines: list[str]) -> bool:
+    line = mapping.get(finding.line)
+    if line is None:
+        line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+    match = _NOQA.search(line)
+    if match is None:
+        return False
+    codes_text = match.group("codes")
+    if codes_text is None:
+        return True
+    codes = tuple(code.upper() for code in _CODE.findall(codes_text))
+    return finding.code in codes or finding.code.startswith(codes)
+
+
+def _noqa_lines(text: str, lines: list[str]) -> dict[int, str]:
+    """Map each line number to the text searched for ``noqa``, joining multi-line tokens."""
+    mapping: dict[int, str] = {}
+    first, last = len(lines) + 2, -1
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            first = min(first, token.start[0])
+            last = max(last, token.end[0])
+            if token.type in (tokenize.NL, tokenize.NEWLINE):
+                joined = "".join(lines[first - 1 : last])
+                for number in range(first, last + 1):
+                    mapping[number] = joined
+                first, last = len(lines) + 2, -1
+    except (tokenize.TokenError, SyntaxError):
+        return {}
+    return mapping

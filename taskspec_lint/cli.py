@@ -1,0 +1,334 @@
+"""The ``taskspec-lint`` command: check paths, or show, validate and export a catalog.
+
+Exit codes: 0 no findings, 1 findings, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from taskspec_lint import __version__
+from taskspec_lint.catalog import load_builtin_catalog, load_catalog
+from taskspec_lint.checker import check_file
+from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file, select_codes
+from taskspec_lint.checker.findings import Finding
+from taskspec_lint.errors import CatalogError
+from taskspec_lint.formats import FORMATS, RunSummary
+from taskspec_lint.model import Catalog
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+# Folders a walk never enters: version control, caches, build output and virtual
+# environments (also recognised by their pyvenv.cfg, whatever their name).
+SKIPPED_DIRECTORIES = frozenset({
+    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "__pycache__", "build", "dist",
+    "node_modules", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
+    "__pypackages__",
+})
+
+
+class UsageError(Exception):
+    """A command-line or configuration problem: reported in one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if arguments and arguments[0] == "catalog":
+            return _catalog_command(arguments[1:])
+        if arguments and arguments[0] == "rules":
+            return _rules_command(arguments[1:])
+        return _check_command(arguments)
+    except (UsageError, ConfigError) as error:
+        print(f"taskspec-lint: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except CatalogError as error:
+        for problem in [error, *error.more]:
+            print(f"taskspec-lint: invalid catalog: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+# Checking -------------------------------------------------------------------------------
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskspec-lint",
+        description="Check Python source against the task catalog, without importing it.",
+        epilog="Other commands: 'taskspec-lint catalog --help', 'taskspec-lint rules'. "
+        "Exit codes: 0 no findings, 1 findings, 2 usage or configuration error.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="files or directories to check (default: the current directory)")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text",
+                        help="output format (default: text)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--catalog", metavar="FILE",
+                        help="catalog file (default: the 'catalog' key of the configuration, "
+                        "else the built-in catalog)")
+    parser.add_argument("--config", metavar="PYPROJECT",
+                        help="pyproject.toml to read [tool.taskspec-lint] from "
+                        "(default: the nearest one above the first PATH)")
+    parser.add_argument("--select", metavar="CODES",
+                        help="comma-separated codes or prefixes to report, replacing the configured set")
+    parser.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to report in addition")
+    parser.add_argument("--ignore", metavar="CODES", help="codes or prefixes not to report")
+    parser.add_argument("--exit-zero", action="store_true", help="exit with 0 even when there are findings")
+    parser.add_argument("--version", action="version", version=f"taskspec-lint {__version__}")
+    return parser
+
+
+def _check_command(argv: list[str]) -> int:
+    options = _check_parser().parse_args(argv)
+    paths = [Path(path) for path in options.paths] or [Path(".")]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+
+    config = _resolve_config(options, paths[0])
+    catalog = _resolve_catalog(options.catalog, config)
+    findings, summary = run_check(paths, catalog, config)
+    _write(options.output, FORMATS[options.format](findings, summary))
+    if findings and not options.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _resolve_config(options: argparse.Namespace, first_path: Path) -> Config:
+    if options.config:
+        config_path = Path(options.config)
+        if not config_path.is_file():
+            raise UsageError(f"{config_path}: configuration file not found")
+        config = read_config_file(config_path)
+    else:
+        config = load_config(first_path.resolve())
+
+    if options.select is not None or options.extend_select or options.ignore:
+        base = config.select if options.select is None else select_codes(_codes(options.select))
+        codes = select_codes(sorted(base), _codes(options.extend_select), _codes(options.ignore), "--")
+        config = replace(config, select=codes)
+    return config
+
+
+def _codes(text: str | None) -> list[str]:
+    return [code for code in (text or "").replace(" ", ",").split(",") if code]
+
+
+def _resolve_catalog(option: str | None, config: Config) -> Catalog:
+    if option:
+        return load_catalog(option)
+    if config.catalog is not None:
+        return load_catalog(config.catalog)
+    return load_builtin_catalog()
+
+
+def run_check(paths: Sequence[Path], catalog: Catalog, config: Config) -> tuple[list[Finding], RunSummary]:
+    """Check every Python file under ``paths``; return the findings sorted and the counts."""
+    findings: list[Finding] = []
+    files = 0
+    tokens = config.prefilter_tokens()
+    parsed = 0
+    for path in iter_python_files(paths, config):
+        files += 1
+        display = _display_path(path)
+        result = check_file(path, display, catalog, config)
+        findings.extend(result)
+        if tokens is None or result or _mentions(path, tokens):
+            parsed += 1
+    findings.sort()
+    return findings, RunSummary(files_checked=files, files_parsed=parsed)
+
+
+def _mentions(path: Path, tokens: frozenset[bytes]) -> bool:
+    # Only for the summary count, so a file read twice costs nothing in the common case
+    # of a project where no file mentions the package.
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return any(token in data for token in tokens)
+
+
+def iter_python_files(paths: Sequence[Path], config: Config) -> Iterator[Path]:
+    """Yield the files to check: each file given, and every ``*.py`` below each directory.
+
+    Folders in SKIPPED_DIRECTORIES, virtual environments and paths matching the
+    configuration's ``exclude`` globs are skipped. Each file is yielded once, in a
+    stable (sorted) order.
+    """
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                yield path
+            continue
+        for root, directories, files in os.walk(path):
+            directories[:] = sorted(
+                name for name in directories
+                if not _skip_directory(Path(root) / name, config)
+            )
+            for name in sorted(files):
+                candidate = Path(root) / name
+                if name.endswith(".py") and not _excluded(candidate, config):
+                    resolved = candidate.resolve()
+                    if resolved not in seen:
+                        seen.add(resolved)
+                        yield candidate
+
+
+def _skip_directory(path: Path, config: Config) -> bool:
+    name = path.name
+    if name in SKIPPED_DIRECTORIES or name.endswith(".egg-info"):
+        return True
+    if (path / "pyvenv.cfg").is_file():
+        return True
+    return _excluded(path, config)
+
+
+def _excluded(path: Path, config: Config) -> bool:
+    if not config.exclude:
+        return False
+    relative = path.resolve()
+    if config.root is not None:
+        try:
+            relative = relative.relative_to(config.root)
+        except ValueError:
+            pass
+    text = relative.as_posix()
+    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern)
+               for pattern in config.exclude)
+
+
+def _display_path(path: Path) -> str:
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def _write(output: str | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
+
+
+# Catalog and rules ----------------------------------------------------------------------
+
+
+def _catalog_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskspec-lint catalog",
+        description="Show, validate or export a task catalog.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    show = commands.add_parser("show", help="list the task types and their specs")
+    show.add_argument("--catalog", metavar="FILE", help="catalog file (default: configured or built-in)")
+    validate = commands.add_parser("validate", help="check catalog files and report every problem")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    export = commands.add_parser("export", help="write the catalog as Markdown or JSON")
+    export.add_argument("--format", choices=("markdown", "json"), default="markdown",
+                        help="output format (default: markdown)")
+    export.add_argument("--catalog", metavar="FILE", help="catalog file (default: configured or built-in)")
+    return parser
+
+
+def _catalog_command(argv: list[str]) -> int:
+    options = _catalog_parser().parse_args(argv)
+    if options.command == "validate":
+        return _validate_catalogs(options.files)
+
+    catalog = _resolve_catalog(options.catalog, load_config(Path.cwd()))
+    if options.command == "show":
+        _write(None, _catalog_listing(catalog))
+    elif options.format == "json":
+        _write(None, _catalog_json(catalog))
+    else:
+        from taskspec_lint.docs import catalog_markdown
+
+        _write(None, catalog_markdown(catalog))
+    return EXIT_CLEAN
+
+
+def _validate_catalogs(files: list[str]) -> int:
+    status = EXIT_CLEAN
+    for name in files:
+        try:
+            catalog = load_catalog(name)
+        except CatalogError as error:
+            for problem in [error, *error.more]:
+                print(problem)
+            status = EXIT_FINDINGS
+            continue
+        print(f"{name}: valid: {len(catalog.specs)} task types, {len(catalog.queues)} queues")
+    return status
+
+
+def _catalog_listing(catalog: Catalog) -> str:
+    from taskspec_lint.durations import format_duration
+
+    width = max(len(task_type) for task_type in catalog.specs)
+    lines = [f"{catalog.source}: {len(catalog.specs)} task types, {len(catalog.queues)} queues"]
+    for spec in catalog.specs.values():
+        ttl = format_duration(spec.unique_ttl) if spec.unique_ttl else "0"
+        lines.append(
+            f"{spec.type:<{width}}  queue={spec.queue} max_retry={spec.max_retry} "
+            f"timeout={format_duration(spec.timeout)} retry_delay={spec.retry_delay} "
+            f"unique_ttl={ttl} idempotent={'yes' if spec.idempotent else 'no'}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _catalog_json(catalog: Catalog) -> str:
+    from taskspec_lint.durations import format_duration
+
+    document = {
+        "queues": {
+            name: {"weight": q.weight, "concurrency": q.concurrency, "shed_above": q.shed_above}
+            for name, q in catalog.queues.items()
+        },
+        "tasks": {
+            spec.type: {
+                "human_name": spec.human_name,
+                "queue": spec.queue,
+                "max_retry": spec.max_retry,
+                "timeout": format_duration(spec.timeout),
+                "retry_delay": str(spec.retry_delay),
+                "unique_ttl": format_duration(spec.unique_ttl),
+                "idempotent": spec.idempotent,
+            }
+            for spec in catalog.specs.values()
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _rules_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="taskspec-lint rules", description="Document the rules.")
+    parser.add_argument("--format", choices=("text", "markdown"), default="text",
+                        help="text: every rule's full documentation; markdown: the summary table")
+    options = parser.parse_args(argv)
+    from taskspec_lint.docs import rules_markdown, rules_text
+
+    _write(None, rules_markdown() if options.format == "markdown" else rules_text())
+    return EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

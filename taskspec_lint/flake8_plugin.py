@@ -1,0 +1,109 @@
+"""The flake8 plugin (codes ``TSK``): the same findings as the command line, in flake8.
+
+Configuration comes from ``[tool.taskspec-lint]`` in the nearest pyproject.toml above each
+file, as for the command line. ``--taskspec-catalog`` and ``--taskspec-config`` (or
+``taskspec-catalog =`` and ``taskspec-config =`` in flake8's configuration) override the
+catalog file and the pyproject.toml. flake8 handles ``# noqa`` and reports files that do
+not parse (E999), so the plugin reports neither.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from taskspec_lint import __version__
+from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file
+from taskspec_lint.checker.rules import UncheckableFile
+from taskspec_lint.errors import CatalogError
+from taskspec_lint.checker.prefilter import could_contain_call
+from taskspec_lint.model import Catalog
+
+FindingTuple = tuple[int, int, str, type[Any]]
+
+
+class TaskSpecChecker:
+    """flake8 entry point: checks one file per instance."""
+
+    name = "taskspec-lint"
+    version = __version__
+
+    catalog_path: str | None = None
+    config_path: str | None = None
+
+    def __init__(self, tree: ast.AST, filename: str, lines: list[str]) -> None:
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def add_options(cls, manager: Any) -> None:
+        """Register the plugin's flake8 options."""
+        manager.add_option(
+            "--taskspec-catalog", parse_from_config=True, metavar="FILE",
+            help="catalog file for taskspec-lint (default: [tool.taskspec-lint] catalog, "
+            "else the built-in catalog)",
+        )
+        manager.add_option(
+            "--taskspec-config", parse_from_config=True, metavar="PYPROJECT",
+            help="pyproject.toml with the [tool.taskspec-lint] table (default: the nearest one)",
+        )
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        """Store the parsed options for every instance."""
+        cls.catalog_path = getattr(options, "taskspec_catalog", None)
+        cls.config_path = getattr(options, "taskspec_config", None)
+
+    def run(self) -> Iterator[FindingTuple]:
+        """Yield flake8 findings: (line, 0-based column, "CODE message", plugin class)."""
+        try:
+            config = _config_for(self.filename, self.config_path, self.catalog_path)
+        except ConfigError as error:
+            yield _setup_failure(error)
+            return
+        text = "".join(self.lines)
+        tokens = config.prefilter_tokens()
+        if not could_contain_call(text.encode("utf-8", "surrogateescape"), tokens):
+            return
+
+        from taskspec_lint.checker import SourceError, check_text
+
+        try:
+            catalog = _catalog_for(config.catalog)
+        except CatalogError as error:
+            yield _setup_failure(error)
+            return
+        try:
+            findings = check_text(text, self.filename, catalog, config)
+        except SourceError:
+            return
+        for finding in findings:
+            yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
+
+
+def _setup_failure(error: Exception) -> FindingTuple:
+    """Report a bad configuration or catalog on line 1, where editors and CI logs show it."""
+    return 1, 0, f"{UncheckableFile.code} taskspec-lint cannot check this file: {error}", TaskSpecChecker
+
+
+@lru_cache(maxsize=64)
+def _config_for(filename: str, config_path: str | None, catalog_path: str | None) -> Config:
+    if config_path:
+        config = read_config_file(Path(config_path))
+    else:
+        start = Path(filename).resolve().parent if filename not in ("-", "stdin") else Path.cwd()
+        config = load_config(start)
+    if catalog_path:
+        config = replace(config, catalog=Path(catalog_path).resolve())
+    return config
+
+
+@lru_cache(maxsize=16)
+def _catalog_for(path: Path | None) -> Catalog:
+    from taskspec_lint.catalog import load_builtin_catalog, load_catalog
+
+    return load_catalog(path) if path is not None else load_builtin_catalog()
