@@ -160,9 +160,20 @@ def find_pyproject(start: Path) -> Path | None:
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         path = candidate / "pyproject.toml"
-        if path.is_file() and b"taskspec-lint" in _read_bytes(path):
+        if path.is_file() and _has_section(path):
             return path
     return None
+
+
+def _has_section(path: Path) -> bool:
+    data = _read_bytes(path)
+    if b"taskspec-lint" not in data:
+        return False
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True  # read_config_file reports the broken file
+    return "taskspec-lint" in document.get("tool", {})
 
 
 def _read_bytes(path: Path) -> bytes:
