@@ -39,6 +39,12 @@ _REQUIRED_TASK_KEYS = ("human_name", "queue", "attempts", "backoff", "timeout", 
 _EXP_KEYS = ("base", "max")
 _SCHEDULE_KEYS = ("schedule", "jitter")
 
+# Keys people carry over from other tools, with the catalog's way of saying the same.
+_RENAMED_KEYS = {
+    key: "; the catalog writes 'attempts', the total number of runs (max_retry + 1)"
+    for key in ("max_retry", "max_retries", "retries", "retry")
+}
+
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 T = TypeVar("T")
 
@@ -100,7 +106,8 @@ class _Reader:
                 continue
             seen[key] = key_node.start_mark.line + 1
             if allowed and key not in allowed:
-                self.fail(key_node, f"unknown key {key!r} in {what}{_hint(key, allowed)}")
+                hint = _RENAMED_KEYS.get(key) or _hint(key, allowed)
+                self.fail(key_node, f"unknown key {key!r} in {what}{hint}")
                 continue
             yield key, key_node, value_node
 

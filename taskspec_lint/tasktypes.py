@@ -8,7 +8,7 @@ at start-up, before it enqueues or registers anything.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -44,9 +44,10 @@ REGISTRY: Mapping[str, TaskSpec] = MappingProxyType(_specs)
 """A read-only view of every task type of the active catalog, mapped to its spec."""
 
 
-def spec(task_type: str) -> TaskSpec | None:
-    """Return the spec of ``task_type``, or None when the active catalog has no such type."""
-    return _specs.get(task_type)
+# spec(task_type) returns the spec of task_type, or None when the active catalog has no
+# such type: the comma-ok lookup. It is the registry dict's own get method, so a lookup
+# costs what a dict lookup costs; use_catalog() updates that dict in place to keep it valid.
+spec: Callable[[str], TaskSpec | None] = _specs.get
 
 
 def active_catalog() -> Catalog:
