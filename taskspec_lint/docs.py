@@ -66,3 +66,37 @@ def rules_text() -> str:
         default = "" if rule.default_enabled else " (off unless selected)"
         blocks.append(f"{rule.code} {rule.name}{default}\n\n{rule.documentation()}\n")
     return "\n".join(blocks)
+
+
+SECTIONS = {"rules": rules_markdown, "catalog": lambda: catalog_markdown(_builtin())}
+
+
+def _builtin() -> Catalog:
+    from taskspec_lint.catalog import load_builtin_catalog
+
+    return load_builtin_catalog()
+
+
+def update_readme(text: str) -> str:
+    """Replace every generated section of a README text with fresh output.
+
+    A section sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``.
+    """
+    for name, render in SECTIONS.items():
+        start, end = f"<!-- generated: {name} -->\n", f"<!-- end: {name} -->"
+        head, found, rest = text.partition(start)
+        if not found:
+            raise ValueError(f"the README has no '{start.strip()}' marker")
+        _, found, tail = rest.partition(end)
+        if not found:
+            raise ValueError(f"the README has no '{end}' marker")
+        text = head + start + render() + end + tail
+    return text
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    readme = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    readme.write_text(update_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
