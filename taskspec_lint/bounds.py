@@ -9,6 +9,7 @@ and only reported by the checker.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -90,7 +91,7 @@ def _is_duration(value: object) -> bool:
 
 
 _DURATION = (_is_duration, "must be a timedelta or a number of seconds")
-_TYPES = {
+_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
     "queue": (lambda value: isinstance(value, str), "must be a queue name (str)"),
     "max_retry": (_is_int, "must be an int"),
     "timeout": _DURATION,

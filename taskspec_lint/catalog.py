@@ -144,9 +144,10 @@ class _Reader:
             raise self.fail(node, f"{what} must be a list of names")
         return tuple(self.typed(item, str, f"an entry of {what}") for item in node.value)
 
-    def attempt(self, read: Callable[[], T]) -> T | None:
+    def attempt(self, read: Callable[..., T], *args: Any) -> T | None:
+        """Return ``read(*args)``, or None when it failed (the error is already recorded)."""
         try:
-            return read()
+            return read(*args)
         except _Invalid:
             return None
 
@@ -182,7 +183,7 @@ def parse_catalog(text: str, source: str) -> Catalog:
     if root is None:
         raise CatalogError(source, 1, 1, "empty catalog: expected queues and tasks")
 
-    catalog = reader.attempt(lambda: _read_catalog(reader, root))
+    catalog = reader.attempt(_read_catalog, reader, root)
     if reader.errors or catalog is None:
         first, *rest = reader.errors or [CatalogError(source, 1, 1, "invalid catalog")]
         first.more = rest
@@ -197,7 +198,7 @@ def _read_catalog(reader: _Reader, root: yaml.Node) -> Catalog:
 
     version = sections.get("version")
     if version is not None:
-        number = reader.attempt(lambda: reader.typed(version, int, "version"))
+        number = reader.attempt(reader.typed, version, int, "version")
         if number is not None and number != FORMAT_VERSION:
             reader.fail(version, f"unsupported catalog version {number}; expected {FORMAT_VERSION}")
 
@@ -208,7 +209,7 @@ def _read_catalog(reader: _Reader, root: yaml.Node) -> Catalog:
     unique_ceiling, delay_ceiling = DEFAULT_UNIQUE_TTL_CEILING, DEFAULT_RETRY_DELAY_CEILING
     if "bounds" in sections:
         for key, _, value in reader.mapping(sections["bounds"], "bounds", _CATALOG_BOUND_KEYS):
-            ceiling = reader.attempt(lambda: reader.duration(value, f"bounds.{key}"))
+            ceiling = reader.attempt(reader.duration, value, f"bounds.{key}")
             if ceiling is not None and key == "unique_ttl":
                 unique_ceiling = ceiling
             elif ceiling is not None:
@@ -230,7 +231,7 @@ def _read_catalog(reader: _Reader, root: yaml.Node) -> Catalog:
             reader.fail(key_node, f"task type {task_type!r} is empty or has surrounding spaces")
             continue
         read = reader.attempt(
-            lambda: _read_task(reader, task_type, body, queues, unique_ceiling, delay_ceiling)
+            _read_task, reader, task_type, body, queues, unique_ceiling, delay_ceiling
         )
         if read is not None:
             specs[task_type], bounds[task_type], facts[task_type] = read
@@ -252,7 +253,7 @@ def _task_entries(
         raise reader.fail(node, "tasks must be a mapping of task type to its spec")
     seen: dict[str, int] = {}
     for key_node, value_node in node.value:
-        task_type = reader.attempt(lambda: reader.typed(key_node, str, "a task type"))
+        task_type = reader.attempt(reader.typed, key_node, str, "a task type")
         if task_type is None:
             continue
         if task_type in seen:
@@ -271,7 +272,7 @@ def _read_queues(reader: _Reader, node: yaml.Node) -> dict[str, Queue]:
         for key, _, value in reader.mapping(body, f"queue {name!r}", _QUEUE_KEYS):
             if key == "shed_above" and isinstance(value, yaml.ScalarNode) and reader.scalar(value) is None:
                 continue
-            number = reader.attempt(lambda: reader.typed(value, int, f"queues.{name}.{key}"))
+            number = reader.attempt(reader.typed, value, int, f"queues.{name}.{key}")
             if number is not None and number < (0 if key == "weight" else 1):
                 reader.fail(value, f"queues.{name}.{key} must be {'0' if key == 'weight' else '1'} or more, got {number}")
                 continue
@@ -394,13 +395,13 @@ def _read_task_bounds(reader: _Reader, node: yaml.Node, task_type: str, bounds: 
     for key, _, value in reader.mapping(node, f"{task_type}.bounds", _TASK_BOUND_KEYS):
         what = f"{task_type}.bounds.{key}"
         if key == "max_retry":
-            number = reader.attempt(lambda: reader.typed(value, int, what))
+            number = reader.attempt(reader.typed, value, int, what)
             if number is not None and number < 0:
                 reader.fail(value, f"{what} must be 0 or more, got {number}")
             elif number is not None:
                 values[key] = number
         else:
-            ceiling = reader.attempt(lambda: reader.duration(value, what))
+            ceiling = reader.attempt(reader.duration, value, what)
             if ceiling is not None:
                 values[key] = ceiling
     return Bounds(**{**bounds.__dict__, **values})

@@ -17,7 +17,13 @@ from pathlib import Path
 from taskspec_lint import __version__
 from taskspec_lint.catalog import load_builtin_catalog, load_catalog
 from taskspec_lint.checker import check_file
-from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file, select_codes
+from taskspec_lint.checker.config import (
+    Config,
+    ConfigError,
+    load_config,
+    read_config_file,
+    select_codes,
+)
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.formats import FORMATS, RunSummary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from taskspec_lint.backoff import ExpBackoff, ScheduleBackoff
 from taskspec_lint.checker.rules import RULES
 from taskspec_lint.durations import format_duration
@@ -68,7 +70,7 @@ def rules_text() -> str:
     return "\n".join(blocks)
 
 
-SECTIONS = {"rules": rules_markdown, "catalog": lambda: catalog_markdown(_builtin())}
+SECTIONS: dict[str, Callable[[], str]] = {"rules": rules_markdown, "catalog": lambda: catalog_markdown(_builtin())}
 
 
 def _builtin() -> Catalog:

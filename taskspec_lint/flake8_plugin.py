@@ -18,9 +18,9 @@ from typing import Any
 
 from taskspec_lint import __version__
 from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file
+from taskspec_lint.checker.prefilter import could_contain_call
 from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.errors import CatalogError
-from taskspec_lint.checker.prefilter import could_contain_call
 from taskspec_lint.model import Catalog
 
 FindingTuple = tuple[int, int, str, type[Any]]

@@ -12,7 +12,7 @@ import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from taskspec_lint import tasktypes
 from taskspec_lint.errors import DuplicateHandler, MissingCompensation, UnknownTaskType
@@ -20,8 +20,7 @@ from taskspec_lint.errors import DuplicateHandler, MissingCompensation, UnknownT
 __all__ = ["RegisteredHandler", "get_handler", "handler", "register_handler", "registered_handlers"]
 
 HandlerFunction = Callable[..., Any]
-F = TypeVar("F", bound=Callable[..., Any])
-C = TypeVar("C", bound=type)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,7 @@ def _register(
     return entry
 
 
-@overload
-def handler(task_type: str, *, compensate: HandlerFunction | None = None) -> Callable[[F], F]: ...
-@overload
-def handler(task_type: str, *, compensate: HandlerFunction | None = None) -> Callable[[C], C]: ...
-def handler(task_type: str, *, compensate: HandlerFunction | None = None) -> Callable[[Any], Any]:
+def handler(task_type: str, *, compensate: HandlerFunction | None = None) -> Callable[[T], T]:
     """Register the decorated function or class as the handler of ``task_type``.
 
     On a function, ``compensate=`` names the compensation. On a class, the class is
@@ -86,11 +81,13 @@ def handler(task_type: str, *, compensate: HandlerFunction | None = None) -> Cal
     returned unchanged.
     """
 
-    def register(target: Any) -> Any:
+    def register(target: T) -> T:
         if inspect.isclass(target):
             _register_class(task_type, target, compensate)
-        else:
+        elif callable(target):
             register_handler(task_type, target, compensate)
+        else:
+            raise TypeError(f"@handler({task_type!r}) decorates a function or a class, got {target!r}")
         return target
 
     return register

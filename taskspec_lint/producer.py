@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from taskspec_lint import tasktypes
@@ -73,7 +73,7 @@ class InMemoryBackend:
     """
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.tasks: list[tuple[str, TaskMessage]] = []
         self._unique: dict[str, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
@@ -201,4 +201,4 @@ def _backend_now(backend: Backend) -> datetime:
         value = now()
         if isinstance(value, datetime):
             return value
-    return datetime.fromtimestamp(time.time(), timezone.utc)
+    return datetime.fromtimestamp(time.time(), UTC)
