@@ -22,7 +22,7 @@ from taskspec_lint.bounds import check_override
 from taskspec_lint.durations import coerce_duration
 from taskspec_lint.errors import InvalidOverride, UnknownTaskType
 
-__all__ = ["Backend", "EnqueueResult", "InMemoryBackend", "enqueue", "set_default_backend"]
+__all__ = ["Backend", "EnqueueResult", "InMemoryBackend", "TaskMessage", "enqueue", "set_default_backend"]
 
 
 @dataclass(frozen=True)
