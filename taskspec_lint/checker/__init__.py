@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from taskspec_lint.checker.config import Config
 from taskspec_lint.checker.findings import Finding
@@ -17,6 +19,9 @@ from taskspec_lint.checker.noqa import file_is_skipped, filter_noqa
 from taskspec_lint.checker.prefilter import could_contain_call
 from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.model import Catalog
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 __all__ = ["Finding", "SourceError", "check_file", "check_text", "decode_source"]
 
@@ -58,11 +63,30 @@ def check_text(text: str, path: str, catalog: Catalog, config: Config) -> list[F
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        message = str(error).splitlines()[0].strip() or "invalid syntax"
-        raise SourceError(f"syntax error: {message}", error.raw_line, error.raw_column + 1) from None
+        raise _syntax_error(text, error) from None
     except RecursionError:
         raise SourceError("too deeply nested to parse") from None
     return analyze_module(module, path, catalog, config)
+
+
+def _syntax_error(text: str, error: cst.ParserSyntaxError) -> SourceError:
+    """Describe a syntax error as CPython does, falling back to libcst's position.
+
+    libcst reports where its parser stopped, often the start of the next line, and its
+    first message line holds only that position, so CPython's message and position are
+    preferred whenever CPython rejects the source too.
+    """
+    try:
+        compile(text, "<source>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python_error:
+        if python_error.lineno:
+            return SourceError(
+                f"syntax error: {python_error.msg}", python_error.lineno, python_error.offset or 1
+            )
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = str(error).splitlines()[0].strip() or "invalid syntax"
+    return SourceError(f"syntax error: {message}", error.raw_line, error.raw_column + 1)
 
 
 def check_file(path: Path, display: str, catalog: Catalog, config: Config) -> list[Finding]:
