@@ -72,6 +72,8 @@ class TaskSpecChecker:
 
         from taskspec_lint.checker import SourceError, check_text
 
+        if not _decodes_as_python(self.filename):
+            return
         try:
             catalog = _catalog_for(config.catalog)
         except CatalogError as error:
@@ -83,6 +85,25 @@ class TaskSpecChecker:
             return
         for finding in findings:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
+
+
+def _decodes_as_python(filename: str) -> bool:
+    """Return False for a file that Python cannot decode in its declared encoding.
+
+    flake8 reads such a file as Latin-1 instead of reporting it, so the plugin would check
+    misread text. The command line reports the file as TSK001 and checks nothing in it.
+    """
+    from taskspec_lint.checker import SourceError, decode_source
+
+    if filename in ("-", "stdin"):
+        return True
+    try:
+        decode_source(Path(filename).read_bytes())
+    except SourceError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _setup_failure(error: Exception) -> FindingTuple:
