@@ -82,6 +82,29 @@ def check_override_type(option: str, value: object) -> OverrideProblem | None:
     return OverrideProblem(ProblemKind.WRONG_TYPE, option, display_value(value), expected)
 
 
+def check_override_without_spec(catalog: Catalog, option: str, value: object) -> list[OverrideProblem]:
+    """Return the problems of ``option=value`` that hold whatever the task type.
+
+    The checker uses this when the task type is not in the catalog: the value's type,
+    and for ``queue`` whether the catalog declares that queue.
+    """
+    wrong_type = check_override_type(option, value)
+    if wrong_type is not None:
+        return [wrong_type]
+    if option == "queue" and isinstance(value, str):
+        return _unknown_queue(catalog, value)
+    return []
+
+
+def _unknown_queue(catalog: Catalog, value: str) -> list[OverrideProblem]:
+    if value in catalog.queues:
+        return []
+    suggestions = tuple(closest(value, catalog.queues))
+    known = ", ".join(sorted(catalog.queues))
+    return _problem(ProblemKind.UNKNOWN_QUEUE, "queue", value,
+                    f"is not a queue of the catalog ({known})", known, suggestions)
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -111,12 +134,10 @@ def _problem(kind: ProblemKind, option: str, value: object, reason: str, bound: 
 
 def _check_queue(catalog: Catalog, spec: TaskSpec, value: object) -> list[OverrideProblem]:
     assert isinstance(value, str)
-    queue = catalog.queues.get(value)
-    if queue is None:
-        suggestions = tuple(closest(value, catalog.queues))
-        known = ", ".join(sorted(catalog.queues))
-        return _problem(ProblemKind.UNKNOWN_QUEUE, "queue", value,
-                        f"is not a queue of the catalog ({known})", known, suggestions)
+    unknown = _unknown_queue(catalog, value)
+    if unknown:
+        return unknown
+    queue = catalog.queues[value]
     if value == spec.queue:
         return _problem(ProblemKind.REDUNDANT, "queue", value, "repeats the catalog's queue")
     home = catalog.queues[spec.queue]

@@ -16,7 +16,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from taskspec_lint.bounds import ProblemKind, check_override, check_override_type, display_value
+from taskspec_lint.bounds import ProblemKind, check_override, check_override_without_spec
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.config import Config, EnqueueCallable, HandlerCallable
 from taskspec_lint.checker.evaluate import UNKNOWN, InvalidLiteral, evaluate
@@ -169,7 +169,7 @@ class _Checker(cst.CSTVisitor):
         problems = (
             check_override(self.catalog, spec, option, value)
             if spec is not None
-            else [problem for problem in [check_override_type(option, value)] if problem]
+            else check_override_without_spec(self.catalog, option, value)
         )
         for problem in problems:
             rule = _RULE_OF_PROBLEM[problem.kind]
