@@ -28,6 +28,8 @@ from taskspec_lint.checker.findings import Finding
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.formats import FORMATS, RunSummary
 from taskspec_lint.model import Catalog
+from taskspec_lint.presets import PRESET_NAMES, get_preset
+from taskspec_lint.presets.runner import CACHE_ENV, CACHE_FOLDER, default_cache_directory, run_preset
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -89,6 +91,13 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="comma-separated codes or prefixes to report, replacing the configured set")
     parser.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to report in addition")
     parser.add_argument("--ignore", metavar="CODES", help="codes or prefixes not to report")
+    parser.add_argument("--preset", choices=PRESET_NAMES,
+                        help="queue library whose code to read (default: the configured preset, "
+                        "else taskspec, this package's own API)")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="folder for the index cache of the celery, rq and dramatiq presets "
+                        f"(default: ${CACHE_ENV}, else {CACHE_FOLDER} beside the configuration)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the index cache")
     parser.add_argument("--exit-zero", action="store_true", help="exit with 0 even when there are findings")
     parser.add_argument("--version", action="version", version=f"taskspec-lint {__version__}")
     return parser
@@ -102,8 +111,17 @@ def _check_command(argv: list[str]) -> int:
             raise UsageError(f"{path}: no such file or directory")
 
     config = _resolve_config(options, paths[0])
-    catalog = _resolve_catalog(options.catalog, config)
-    findings, summary = run_check(paths, catalog, config)
+    preset = get_preset(config.preset)
+    if preset is None:
+        catalog = _resolve_catalog(options.catalog, config)
+        findings, summary = run_check(paths, catalog, config)
+    else:
+        explicit = options.catalog or config.catalog
+        files = [(path, _display_path(path)) for path in iter_python_files(paths, config)]
+        cache = None if options.no_cache else Path(options.cache_dir) if options.cache_dir else default_cache_directory(config)
+        findings, summary, _ = run_preset(
+            files, preset, config, load_catalog(explicit) if explicit else None, cache
+        )
     _write(options.output, FORMATS[options.format](findings, summary))
     if findings and not options.exit_zero:
         return EXIT_FINDINGS
@@ -119,6 +137,8 @@ def _resolve_config(options: argparse.Namespace, first_path: Path) -> Config:
     else:
         config = load_config(first_path.resolve())
 
+    if options.preset is not None:
+        config = replace(config, preset=options.preset)
     if options.select is not None or options.extend_select or options.ignore:
         base = config.select if options.select is None else select_codes(_codes(options.select))
         codes = select_codes(sorted(base), _codes(options.extend_select), _codes(options.ignore), "--")

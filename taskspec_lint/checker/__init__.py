@@ -23,7 +23,7 @@ from taskspec_lint.model import Catalog
 if TYPE_CHECKING:
     import libcst as cst
 
-__all__ = ["Finding", "SourceError", "check_file", "check_text", "decode_source"]
+__all__ = ["Finding", "SourceError", "check_file", "check_text", "decode_source", "parse_source"]
 
 
 @dataclass
@@ -54,19 +54,23 @@ def decode_source(data: bytes) -> str:
         ) from None
 
 
-def check_text(text: str, path: str, catalog: Catalog, config: Config) -> list[Finding]:
-    """Check decoded source; raise SourceError if it does not parse. No noqa filtering."""
+def parse_source(text: str) -> cst.Module:
+    """Parse decoded source with libcst; raise SourceError if it does not parse."""
     import libcst as cst
 
-    from taskspec_lint.checker.analyze import analyze_module
-
     try:
-        module = cst.parse_module(text)
+        return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         raise _syntax_error(text, error) from None
     except RecursionError:
         raise SourceError("too deeply nested to parse") from None
-    return analyze_module(module, path, catalog, config)
+
+
+def check_text(text: str, path: str, catalog: Catalog, config: Config) -> list[Finding]:
+    """Check decoded source; raise SourceError if it does not parse. No noqa filtering."""
+    from taskspec_lint.checker.analyze import analyze_module
+
+    return analyze_module(parse_source(text), path, catalog, config)
 
 
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> SourceError:

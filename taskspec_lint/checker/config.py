@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from taskspec_lint.bounds import OVERRIDE_OPTIONS
+from taskspec_lint.presets import PRESET_NAMES
 from taskspec_lint.checker.rules import DEFAULT_ENABLED, RULES_BY_CODE
 from taskspec_lint.suggest import closest
 
@@ -91,6 +92,7 @@ class Config:
 
     root: Path | None = None
     catalog: Path | None = None
+    preset: str = "taskspec"
     select: frozenset[str] = DEFAULT_ENABLED
     exclude: tuple[str, ...] = ()
     enqueue: tuple[EnqueueCallable, ...] = (BUILTIN_ENQUEUE,)
@@ -206,7 +208,7 @@ def read_config_file(path: Path) -> Config:
     return parse_config(table, path)
 
 
-_TOP_KEYS = ("catalog", "select", "extend-select", "ignore", "exclude", "enqueue", "handler")
+_TOP_KEYS = ("preset", "catalog", "select", "extend-select", "ignore", "exclude", "enqueue", "handler")
 _ENQUEUE_KEYS = ("name", "task-type-position", "task-type-keyword", "options", "passthrough",
                  "report-unknown-keywords")
 _HANDLER_KEYS = ("name", "task-type-position", "task-type-keyword", "compensate-position",
@@ -219,6 +221,10 @@ def parse_config(table: Mapping[str, Any], path: Path) -> Config:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: [{SECTION}] must be a table")
     _reject_unknown_keys(table, _TOP_KEYS, where)
+
+    preset = _string(table.get("preset", "taskspec"), where + "preset")
+    if preset not in PRESET_NAMES:
+        raise ConfigError(f"{where}preset: unknown preset {preset!r}; expected one of {', '.join(PRESET_NAMES)}")
 
     catalog = None
     if "catalog" in table:
@@ -242,6 +248,7 @@ def parse_config(table: Mapping[str, Any], path: Path) -> Config:
     return Config(
         root=path.parent,
         catalog=catalog,
+        preset=preset,
         select=codes,
         exclude=tuple(_strings(table.get("exclude", []), where + "exclude")),
         enqueue=tuple(enqueue),

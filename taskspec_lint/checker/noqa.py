@@ -29,16 +29,27 @@ def filter_noqa(findings: Iterable[Finding], text: str) -> list[Finding]:
     findings = list(findings)
     if not findings or "noqa" not in text.lower():
         return findings
+    comments = noqa_comments(text)
+    return [finding for finding in findings if not is_silenced(finding, comments)]
+
+
+def noqa_comments(text: str) -> dict[int, str]:
+    """Map each line that a ``noqa`` comment may cover to the text to search for it.
+
+    Only lines whose text mentions noqa are kept, so the map is small enough to cache.
+    """
+    if "noqa" not in text.lower():
+        return {}
     lines = text.splitlines(keepends=True)
     mapping = _noqa_lines(text, lines)
-    return [finding for finding in findings if not _silenced(finding, mapping, lines)]
+    if not mapping:
+        mapping = dict(enumerate(lines, start=1))
+    return {number: line for number, line in mapping.items() if "noqa" in line.lower()}
 
 
-def _silenced(finding: Finding, mapping: dict[int, str], lines: list[str]) -> bool:
-    line = mapping.get(finding.line)
-    if line is None:
-        line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
-    match = _NOQA.search(line)
+def is_silenced(finding: Finding, comments: dict[int, str]) -> bool:
+    """Return whether a ``# noqa`` comment in ``comments`` silences ``finding``."""
+    match = _NOQA.search(comments.get(finding.line, ""))
     if match is None:
         return False
     codes_text = match.group("codes")

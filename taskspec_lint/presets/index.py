@@ -1,0 +1,212 @@
+"""The project index: the facts of every checked file, built once per run and cached on disk.
+
+The cache is one JSON file per preset in the cache folder. An entry is reused when the
+file's size and modification time are unchanged, or else when its content digest is, so
+a warm run reads the cache, stats the files and parses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from taskspec_lint import __version__
+from taskspec_lint.checker import SourceError, decode_source, parse_source
+from taskspec_lint.checker.noqa import file_is_skipped, noqa_comments
+from taskspec_lint.presets.base import Preset
+from taskspec_lint.presets.facts import CallSite, FileFacts, TaskDefinition
+
+CACHE_FORMAT = 1
+# Below this many files to parse, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 24
+
+
+@dataclass
+class ProjectIndex:
+    """Facts of the whole checked tree, with lookups across files."""
+
+    files: dict[str, FileFacts] = field(default_factory=dict)
+    errors: dict[str, SourceError] = field(default_factory=dict)
+    files_checked: int = 0
+    files_parsed: int = 0
+
+    def __post_init__(self) -> None:
+        self.tasks_by_name: dict[str, list[TaskDefinition]] = {}
+        self.tasks_by_function: dict[str, TaskDefinition] = {}
+        self.constants: dict[str, str] = {}
+        self.functions: set[str] = set()
+        self.queues: set[str] = set()
+
+    def add(self, path: str, facts: FileFacts) -> None:
+        """Add one file's facts to the lookups."""
+        self.files[path] = facts
+        for definition in facts.definitions:
+            self.tasks_by_name.setdefault(definition.name, []).append(definition)
+            self.tasks_by_function.setdefault(definition.function, definition)
+        for name, value in facts.constants.items():
+            self.constants[f"{facts.module}.{name}"] = value
+        self.functions.update(facts.functions)
+        self.queues.update(facts.queues)
+
+    def call_sites(self) -> list[CallSite]:
+        """Return every call site of the project, in path order."""
+        return [site for path in sorted(self.files) for site in self.files[path].call_sites]
+
+
+def module_name_for(path: Path) -> str:
+    """Return the dotted module name of ``path`` from the package layout (``__init__.py`` files)."""
+    resolved = path.resolve()
+    parts = [] if resolved.name == "__init__.py" else [resolved.stem]
+    directory = resolved.parent
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts) or resolved.parent.name
+
+
+class FactsCache:
+    """Cached facts by absolute path, validated by stat and content digest."""
+
+    def __init__(self, directory: Path | None, preset: str) -> None:
+        self.file = directory / f"{preset}-index.json" if directory is not None else None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        if self.file is not None and self.file.is_file():
+            try:
+                document = json.loads(self.file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                document = {}
+            if document.get("format") == CACHE_FORMAT and document.get("version") == __version__:
+                self.entries = document.get("entries", {})
+
+    def lookup(self, key: str, stat: os.stat_result, display: str, module: str) -> dict[str, Any] | None:
+        entry = self.entries.get(key)
+        if entry is None or entry["display"] != display or entry["module"] != module:
+            return None
+        if entry["mtime_ns"] == stat.st_mtime_ns and entry["size"] == stat.st_size:
+            return entry
+        return None
+
+    def lookup_digest(self, key: str, digest: str, stat: os.stat_result) -> dict[str, Any] | None:
+        entry = self.entries.get(key)
+        if entry is None or entry["digest"] != digest:
+            return None
+        entry["mtime_ns"], entry["size"] = stat.st_mtime_ns, stat.st_size
+        self.dirty = True
+        return entry
+
+    def store(self, key: str, entry: dict[str, Any]) -> None:
+        self.entries[key] = entry
+        self.dirty = True
+
+    def save(self, keep: set[str]) -> None:
+        """Write the cache, keeping only the entries of files seen in this run."""
+        if self.file is None:
+            return
+        stale = set(self.entries) - keep
+        if not self.dirty and not stale:
+            return
+        for key in stale:
+            del self.entries[key]
+        document = {"format": CACHE_FORMAT, "version": __version__, "entries": self.entries}
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.file.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by taskspec-lint: the whole folder is a cache.\n*\n")
+            temporary = self.file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+            temporary.replace(self.file)
+        except OSError:
+            pass  # A read-only tree still gets its findings; only the next run is slower.
+
+
+def build_index(
+    files: Sequence[tuple[Path, str]], preset: Preset, cache_directory: Path | None
+) -> ProjectIndex:
+    """Return the index of ``files`` (path, display path), parsing only what the cache lacks."""
+    cache = FactsCache(cache_directory, preset.name)
+    index = ProjectIndex(files_checked=len(files))
+    pending: list[tuple[str, str, str, bytes, os.stat_result, str]] = []
+    keep: set[str] = set()
+
+    for path, display in files:
+        key = str(path.resolve())
+        keep.add(key)
+        module = module_name_for(path)
+        try:
+            stat = path.stat()
+            entry = cache.lookup(key, stat, display, module)
+            if entry is None:
+                data = path.read_bytes()
+                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                entry = cache.lookup_digest(key, digest, stat)
+                if entry is None and not preset.could_matter(data):
+                    entry = _entry(display, module, digest, stat, None, None)
+                    cache.store(key, entry)
+                if entry is None:
+                    pending.append((key, display, module, data, stat, digest))
+                    continue
+        except OSError as error:
+            index.errors[display] = SourceError(f"cannot read: {error.strerror}")
+            continue
+        _record(index, display, entry)
+
+    for (key, display, module, _, stat, digest), result in zip(
+        pending, _extract_all(preset, [(display, module, data) for _, display, module, data, _, _ in pending])
+    ):
+        facts, error = result
+        entry = _entry(display, module, digest, stat, facts, error)
+        cache.store(key, entry)
+        _record(index, display, entry)
+
+    cache.save(keep)
+    return index
+
+
+def _entry(display: str, module: str, digest: str, stat: os.stat_result,
+           facts: FileFacts | None, error: SourceError | None) -> dict[str, Any]:
+    return {
+        "display": display, "module": module, "digest": digest,
+        "mtime_ns": stat.st_mtime_ns, "size": stat.st_size,
+        "facts": facts.to_json() if facts is not None else None,
+        "error": [error.reason, error.line, error.column] if error is not None else None,
+        "parsed": facts is not None or error is not None,
+    }
+
+
+def _record(index: ProjectIndex, display: str, entry: dict[str, Any]) -> None:
+    if entry["parsed"]:
+        index.files_parsed += 1
+    if entry["error"] is not None:
+        reason, line, column = entry["error"]
+        index.errors[display] = SourceError(reason, line, column)
+    elif entry["facts"] is not None:
+        index.add(display, FileFacts.from_json(entry["facts"]))
+
+
+def _extract_all(
+    preset: Preset, jobs: list[tuple[str, str, bytes]]
+) -> list[tuple[FileFacts | None, SourceError | None]]:
+    if len(jobs) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
+        return [extract_file(preset, *job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+        return list(pool.map(extract_file, [preset] * len(jobs), *zip(*jobs), chunksize=8))
+
+
+def extract_file(preset: Preset, display: str, module_name: str, data: bytes
+                 ) -> tuple[FileFacts | None, SourceError | None]:
+    """Decode, parse and extract one file; a broken file returns its SourceError instead."""
+    try:
+        text = decode_source(data)
+        if file_is_skipped(text.splitlines()):
+            return FileFacts(module=module_name), None
+        return preset.extract(parse_source(text), module_name, display, text), None
+    except SourceError as error:
+        return None, error

@@ -1,0 +1,57 @@
+"""Run a preset over a tree: build the index, pick the catalog, check, filter findings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from taskspec_lint.checker.config import Config
+from taskspec_lint.checker.findings import Finding
+from taskspec_lint.checker.noqa import is_silenced
+from taskspec_lint.checker.rules import UncheckableFile
+from taskspec_lint.formats import RunSummary
+from taskspec_lint.model import Catalog
+from taskspec_lint.presets.base import Preset
+from taskspec_lint.presets.index import ProjectIndex, build_index
+
+CACHE_ENV = "TASKSPEC_LINT_CACHE_DIR"
+CACHE_FOLDER = ".taskspec_lint_cache"
+
+
+def default_cache_directory(config: Config) -> Path:
+    """Return the cache folder: $TASKSPEC_LINT_CACHE_DIR, else beside the configuration."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured)
+    return (config.root or Path.cwd()) / CACHE_FOLDER
+
+
+def run_preset(
+    files: Sequence[tuple[Path, str]],
+    preset: Preset,
+    config: Config,
+    catalog: Catalog | None,
+    cache_directory: Path | None,
+) -> tuple[list[Finding], RunSummary, ProjectIndex]:
+    """Check ``files`` with ``preset``; ``catalog`` is a configured catalog file, or None."""
+    index = build_index(files, preset, cache_directory)
+    explicit = catalog is not None
+    active = catalog if catalog is not None else preset.build_catalog(index)
+    findings = preset.check(index, active, explicit)
+
+    for path, error in index.errors.items():
+        message = UncheckableFile.format(reason=error.reason)
+        findings.append(Finding(path, error.line, error.column, UncheckableFile.code, message))
+
+    kept = []
+    for finding in findings:
+        if not config.enabled(finding.code):
+            continue
+        facts = index.files.get(finding.path)
+        if facts is not None and is_silenced(finding, facts.noqa):
+            continue
+        kept.append(finding)
+    kept.sort()
+    summary = RunSummary(files_checked=index.files_checked, files_parsed=index.files_parsed)
+    return kept, summary, index
