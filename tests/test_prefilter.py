@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -27,7 +28,7 @@ IMPORT_FORMS = [
     ("from taskspec_lint import producer as {alias}", "{alias}.enqueue"),
 ]
 identifiers = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
-    lambda name: name not in {"if", "in", "is", "or", "as", "def", "for", "and", "not", "del", "try"}
+    lambda name: not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
 )
 
 
