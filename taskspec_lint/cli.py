@@ -6,11 +6,9 @@ Exit codes: 0 no findings, 1 findings, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
-import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,22 +23,19 @@ from taskspec_lint.checker.config import (
     select_codes,
 )
 from taskspec_lint.checker.findings import Finding
+from taskspec_lint.discovery import display_path, iter_python_files
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.formats import FORMATS, RunSummary
 from taskspec_lint.model import Catalog
 from taskspec_lint.presets import PRESET_NAMES, get_preset
-from taskspec_lint.presets.runner import CACHE_ENV, CACHE_FOLDER, default_cache_directory, run_preset
+from taskspec_lint.presets.runner import (
+    CACHE_ENV,
+    CACHE_FOLDER,
+    default_cache_directory,
+    run_preset,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-
-# Folders a walk never enters: version control, caches, build output and virtual
-# environments (also recognised by their pyvenv.cfg, whatever their name).
-SKIPPED_DIRECTORIES = frozenset({
-    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "__pycache__", "build", "dist",
-    "node_modules", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
-    "__pypackages__",
-})
-
 
 class UsageError(Exception):
     """A command-line or configuration problem: reported in one line, exit code 2."""
@@ -117,7 +112,7 @@ def _check_command(argv: list[str]) -> int:
         findings, summary = run_check(paths, catalog, config)
     else:
         explicit = options.catalog or config.catalog
-        files = [(path, _display_path(path)) for path in iter_python_files(paths, config)]
+        files = [(path, display_path(path)) for path in iter_python_files(paths, config)]
         cache = None if options.no_cache else Path(options.cache_dir) if options.cache_dir else default_cache_directory(config)
         findings, summary, _ = run_preset(
             files, preset, config, load_catalog(explicit) if explicit else None, cache
@@ -166,7 +161,7 @@ def run_check(paths: Sequence[Path], catalog: Catalog, config: Config) -> tuple[
     parsed = 0
     for path in iter_python_files(paths, config):
         files += 1
-        display = _display_path(path)
+        display = display_path(path)
         result = check_file(path, display, catalog, config)
         findings.extend(result)
         if tokens is None or result or _mentions(path, tokens):
@@ -183,66 +178,6 @@ def _mentions(path: Path, tokens: frozenset[bytes]) -> bool:
     except OSError:
         return False
     return any(token in data for token in tokens)
-
-
-def iter_python_files(paths: Sequence[Path], config: Config) -> Iterator[Path]:
-    """Yield the files to check: each file given, and every ``*.py`` below each directory.
-
-    Folders in SKIPPED_DIRECTORIES, virtual environments and paths matching the
-    configuration's ``exclude`` globs are skipped. Each file is yielded once, in a
-    stable (sorted) order.
-    """
-    seen: set[Path] = set()
-    for path in paths:
-        if path.is_file():
-            if path.resolve() not in seen:
-                seen.add(path.resolve())
-                yield path
-            continue
-        for root, directories, files in os.walk(path):
-            directories[:] = sorted(
-                name for name in directories
-                if not _skip_directory(Path(root) / name, config)
-            )
-            for name in sorted(files):
-                candidate = Path(root) / name
-                if name.endswith(".py") and not _excluded(candidate, config):
-                    resolved = candidate.resolve()
-                    if resolved not in seen:
-                        seen.add(resolved)
-                        yield candidate
-
-
-def _skip_directory(path: Path, config: Config) -> bool:
-    name = path.name
-    if name in SKIPPED_DIRECTORIES or name.endswith(".egg-info"):
-        return True
-    if (path / "pyvenv.cfg").is_file():
-        return True
-    return _excluded(path, config)
-
-
-def _excluded(path: Path, config: Config) -> bool:
-    if not config.exclude:
-        return False
-    relative = path.resolve()
-    if config.root is not None:
-        try:
-            relative = relative.relative_to(config.root)
-        except ValueError:
-            pass
-    text = relative.as_posix()
-    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern)
-               for pattern in config.exclude)
-
-
-def _display_path(path: Path) -> str:
-    if path.is_absolute():
-        try:
-            return path.relative_to(Path.cwd()).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
 
 
 def _write(output: str | None, text: str) -> None:

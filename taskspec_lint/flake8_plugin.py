@@ -18,6 +18,7 @@ from typing import Any
 
 from taskspec_lint import __version__
 from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file
+from taskspec_lint.checker.findings import Finding
 from taskspec_lint.checker.prefilter import could_contain_call
 from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.errors import CatalogError
@@ -65,6 +66,9 @@ class TaskSpecChecker:
         except ConfigError as error:
             yield _setup_failure(error)
             return
+        if config.preset != "taskspec":
+            yield from self._run_preset(config)
+            return
         text = "".join(self.lines)
         tokens = config.prefilter_tokens()
         if not could_contain_call(text.encode("utf-8", "surrogateescape"), tokens):
@@ -86,6 +90,16 @@ class TaskSpecChecker:
         for finding in findings:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
+    def _run_preset(self, config: Config) -> Iterator[FindingTuple]:
+        """Report this file's findings from the preset's index of the whole project."""
+        try:
+            by_file = _preset_findings(config, self.catalog_path)
+        except (ConfigError, CatalogError) as error:
+            yield _setup_failure(error)
+            return
+        for finding in by_file.get(str(Path(self.filename).resolve()), ()):
+            yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
+
 
 def _decodes_as_python(filename: str) -> bool:
     """Return False for a file that Python cannot decode in its declared encoding.
@@ -104,6 +118,36 @@ def _decodes_as_python(filename: str) -> bool:
     except OSError:
         return True
     return True
+
+
+@lru_cache(maxsize=8)
+def _preset_findings_cached(root: Path, config: Config, catalog_path: str | None) -> dict[str, list[Finding]]:
+    from taskspec_lint.catalog import load_catalog
+    from taskspec_lint.discovery import display_path, iter_python_files
+    from taskspec_lint.presets import get_preset
+    from taskspec_lint.presets.runner import default_cache_directory, run_preset
+
+    preset = get_preset(config.preset)
+    assert preset is not None
+    files = [(path, display_path(path)) for path in iter_python_files([root], config)]
+    catalog = load_catalog(config.catalog) if config.catalog else None
+    findings, _, _ = run_preset(files, preset, config, catalog, default_cache_directory(config))
+    by_file: dict[str, list[Finding]] = {}
+    for finding in findings:
+        # flake8 reports files it cannot parse itself (E902, E999).
+        if finding.code != UncheckableFile.code:
+            by_file.setdefault(str(Path(finding.path).resolve()), []).append(finding)
+    return by_file
+
+
+def _preset_findings(config: Config, catalog_path: str | None) -> dict[str, list[Finding]]:
+    """Return the findings of the project that ``config`` belongs to, by absolute path.
+
+    A preset needs the whole project, so the first file of a run indexes it (from the disk
+    cache when it can); the other files of the run reuse the result.
+    """
+    root = config.root if config.root is not None else Path.cwd()
+    return _preset_findings_cached(root.resolve(), config, catalog_path)
 
 
 def _setup_failure(error: Exception) -> FindingTuple:

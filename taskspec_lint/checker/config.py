@@ -59,7 +59,7 @@ class EnqueueCallable(CallablePattern):
     ``report_unknown_keywords`` is false (for libraries that forward keywords to the task).
     """
 
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict, hash=False)
     passthrough: tuple[str, ...] = ()
     report_unknown_keywords: bool = True
 

@@ -120,7 +120,7 @@ class FactsCache:
             ignore = self.file.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Created by taskspec-lint: the whole folder is a cache.\n*\n")
-            temporary = self.file.with_suffix(".tmp")
+            temporary = self.file.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
             temporary.replace(self.file)
         except OSError:
