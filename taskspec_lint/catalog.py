@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from taskspec_lint.backoff import RetryDelay, exp, schedule
-from taskspec_lint.durations import coerce_duration, parse_duration
+from taskspec_lint.durations import UNLIMITED, coerce_duration, parse_duration
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.model import Bounds, Catalog, IdempotencyKey, Queue, TaskFacts, TaskSpec
 from taskspec_lint.suggest import closest
@@ -316,6 +316,8 @@ def _read_task(
                 fields["max_retry"] = attempts - 1
             elif key == "backoff":
                 fields["retry_delay"] = _read_backoff(reader, value, what)
+            elif key == "timeout" and reader.scalar(value) in (None, "none"):
+                fields[key] = UNLIMITED  # no per-run time limit
             elif key in ("timeout", "unique_ttl"):
                 fields[key] = reader.duration(value, what)
                 if key == "timeout" and fields[key] <= timedelta(0):

@@ -207,6 +207,13 @@ def _catalog_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("markdown", "json"), default="markdown",
                         help="output format (default: markdown)")
     export.add_argument("--catalog", metavar="FILE", help="catalog file (default: configured or built-in)")
+    extract = commands.add_parser(
+        "extract", help="write a catalog file from the task definitions a preset finds in the code"
+    )
+    extract.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to read")
+    extract.add_argument("--preset", choices=[name for name in PRESET_NAMES if name != "taskspec"],
+                         required=True, help="queue library whose task definitions to read")
+    extract.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     return parser
 
 
@@ -214,6 +221,8 @@ def _catalog_command(argv: list[str]) -> int:
     options = _catalog_parser().parse_args(argv)
     if options.command == "validate":
         return _validate_catalogs(options.files)
+    if options.command == "extract":
+        return _extract_catalog(options)
 
     catalog = _resolve_catalog(options.catalog, load_config(Path.cwd()))
     if options.command == "show":
@@ -224,6 +233,32 @@ def _catalog_command(argv: list[str]) -> int:
         from taskspec_lint.docs import catalog_markdown
 
         _write(None, catalog_markdown(catalog))
+    return EXIT_CLEAN
+
+
+def _extract_catalog(options: argparse.Namespace) -> int:
+    from taskspec_lint.catalog_writer import dump_catalog
+    from taskspec_lint.presets.index import build_index
+
+    paths = [Path(path) for path in options.paths]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+    config = load_config(paths[0].resolve())
+    preset = get_preset(options.preset)
+    assert preset is not None
+    files = [(path, display_path(path)) for path in iter_python_files(paths, config)]
+    index = build_index(files, preset, None)
+    for display, error in sorted(index.errors.items()):
+        print(f"taskspec-lint: skipped {display}:{error.line}:{error.column}: {error.reason}", file=sys.stderr)
+    catalog = preset.build_catalog(index)
+    header = (
+        f"Extracted by taskspec-lint from the {options.preset} task definitions in "
+        f"{', '.join(options.paths)}: {len(catalog.specs)} task types.\n"
+        "Review every value before committing. Idempotency cannot be read from code: each\n"
+        "task says idempotent: false until a person decides.\n"
+    )
+    _write(options.output, dump_catalog(catalog, header, idempotency_decided=False))
     return EXIT_CLEAN
 
 

@@ -57,8 +57,14 @@ def coerce_duration(value: object) -> timedelta | None:
         return None
 
 
+# A timeout of "none": the task has no per-run time limit. Catalog files write it ``none``.
+UNLIMITED = timedelta.max
+
+
 def format_duration(value: timedelta) -> str:
     """Format a duration in the catalog's notation: ``30s``, ``5m``, ``1h30m``, ``7d``."""
+    if value == UNLIMITED:
+        return "none"
     if value < timedelta(0):
         return "-" + format_duration(-value)
     # Whole microseconds, not rounded milliseconds: a bound broken by 1µs must not print
