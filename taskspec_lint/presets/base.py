@@ -8,15 +8,22 @@ catalog and the project index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource, ScopeProvider
+from libcst.metadata import (
+    PositionProvider,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
 
 from taskspec_lint.backoff import RetryDelay
+from taskspec_lint.checker import SourceError, decode_source
 from taskspec_lint.checker.evaluate import UNKNOWN, InvalidLiteral, evaluate
 from taskspec_lint.presets.facts import (
     CallSite,
@@ -55,6 +62,44 @@ class Preset:
     def could_matter(self, data: bytes) -> bool:
         """Return whether a file's bytes contain any of the preset's tokens."""
         return any(token in data for token in self.tokens)
+
+    def skim(self, data: bytes, module_name: str) -> FileFacts | None:
+        """Return the module-level string constants and functions of a file the tokens rule out.
+
+        Other files name tasks with such constants, and RQ jobs are plain functions, so
+        these facts matter even in a file without a token. Lines are matched, not parsed.
+        """
+        try:
+            text = decode_source(data)
+        except SourceError:
+            return None
+        return skim_text(text, module_name)
+
+
+# Module-level statements, recognised by a line that starts at column 0.
+_FUNCTION_LINE = re.compile(r"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+_ASSIGNMENT_LINE = re.compile(r"^([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*(.*)$", re.MULTILINE)
+_STRING_VALUE = re.compile(r"""(["'])([^"'\\\n]*)\1[ \t]*(?:#.*)?""")
+
+
+def skim_text(text: str, module_name: str) -> FileFacts:
+    """Return the constants and functions that lines at column 0 define in ``text``.
+
+    NOTE: a line at column 0 inside a triple-quoted string is read as code too.
+    """
+    functions = tuple(f"{module_name}.{match[1]}" for match in _FUNCTION_LINE.finditer(text))
+    constants: dict[str, str] = {}
+    assigned: dict[str, int] = {}
+    for match in _ASSIGNMENT_LINE.finditer(text):
+        name = match[1]
+        assigned[name] = assigned.get(name, 0) + 1
+        value = _STRING_VALUE.fullmatch(match[2].rstrip())
+        if value is not None:
+            constants[name] = value[2]
+    for name, count in assigned.items():
+        if count > 1:
+            constants.pop(name, None)
+    return FileFacts(module=module_name, constants=constants, functions=functions)
 
 
 class FactsVisitor(cst.CSTVisitor):

@@ -161,18 +161,18 @@ class _CeleryVisitor(FactsVisitor):
             if not self._is_task_decorator(func):
                 continue
             function = f"{self.module_name}.{node.name.value}"
-            name, options = function, ()
+            name, options, constant = function, (), None
             if isinstance(expression, cst.Call):
                 options = self.options(expression.args, skip=("name",))
                 for arg in expression.args:
                     if arg.keyword is not None and arg.keyword.value == "name":
                         reference = self.task_reference(arg.value)
-                        if reference is None or reference.name is None:
+                        if reference is None or (reference.name is None and reference.constant is None):
                             return  # a name the checker cannot resolve: not indexed
-                        name = reference.name
-            self.definitions.append(
-                TaskDefinition(name, function, self.path, self.location(node.name), options)
-            )
+                        name, constant = reference.name or "", reference.constant
+            self.definitions.append(TaskDefinition(
+                name, function, self.path, self.location(node.name), options, name_constant=constant,
+            ))
             self.queues.extend(
                 option.value.text for option in options
                 if option.keyword == "queue" and option.value.text

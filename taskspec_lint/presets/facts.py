@@ -61,13 +61,18 @@ class TaskReference:
 
 @dataclass(frozen=True)
 class TaskDefinition:
-    """A task defined in the checked code, with the options of its decorator."""
+    """A task defined in the checked code, with the options of its decorator.
+
+    ``name_constant`` is the fully qualified name of a constant in another module that
+    holds the task name; the index fills in ``name`` from it once every file is read.
+    """
 
     name: str
     function: str
     path: str
     location: Location
     options: tuple[Option, ...] = ()
+    name_constant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,7 @@ def _definition(data: dict[str, Any]) -> TaskDefinition:
         name=data["name"], function=data["function"], path=data["path"],
         location=Location(**data["location"]),
         options=tuple(_option(item) for item in data["options"]),
+        name_constant=data["name_constant"],
     )
 
 

@@ -12,17 +12,17 @@ import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from taskspec_lint import __version__
 from taskspec_lint.checker import SourceError, decode_source, parse_source
-from taskspec_lint.checker.noqa import file_is_skipped, noqa_comments
+from taskspec_lint.checker.noqa import file_is_skipped
 from taskspec_lint.presets.base import Preset
 from taskspec_lint.presets.facts import CallSite, FileFacts, TaskDefinition
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
 
@@ -42,17 +42,36 @@ class ProjectIndex:
         self.constants: dict[str, str] = {}
         self.functions: set[str] = set()
         self.queues: set[str] = set()
+        self._named_by_constant: list[TaskDefinition] = []
 
     def add(self, path: str, facts: FileFacts) -> None:
         """Add one file's facts to the lookups."""
         self.files[path] = facts
         for definition in facts.definitions:
-            self.tasks_by_name.setdefault(definition.name, []).append(definition)
-            self.tasks_by_function.setdefault(definition.function, definition)
+            if definition.name_constant is not None:
+                self._named_by_constant.append(definition)
+                continue
+            self._add_definition(definition)
         for name, value in facts.constants.items():
             self.constants[f"{facts.module}.{name}"] = value
         self.functions.update(facts.functions)
         self.queues.update(facts.queues)
+
+    def resolve_constant_names(self) -> None:
+        """Name the definitions whose name is a constant of another module, once all are read.
+
+        A definition whose constant no checked file defines stays out of the index.
+        """
+        for definition in self._named_by_constant:
+            assert definition.name_constant is not None
+            name = self.constants.get(definition.name_constant)
+            if name is not None:
+                self._add_definition(replace(definition, name=name, name_constant=None))
+        self._named_by_constant.clear()
+
+    def _add_definition(self, definition: TaskDefinition) -> None:
+        self.tasks_by_name.setdefault(definition.name, []).append(definition)
+        self.tasks_by_function.setdefault(definition.function, definition)
 
     def call_sites(self) -> list[CallSite]:
         """Return every call site of the project, in path order."""
@@ -148,7 +167,8 @@ def build_index(
                 digest = hashlib.blake2b(data, digest_size=16).hexdigest()
                 entry = cache.lookup_digest(key, digest, stat)
                 if entry is None and not preset.could_matter(data):
-                    entry = _entry(display, module, digest, stat, None, None)
+                    skimmed = preset.skim(data, module)
+                    entry = _entry(display, module, digest, stat, skimmed, None, parsed=False)
                     cache.store(key, entry)
                 if entry is None:
                     pending.append((key, display, module, data, stat, digest))
@@ -161,23 +181,24 @@ def build_index(
     for (key, display, module, _, stat, digest), result in zip(
         pending, _extract_all(preset, [(display, module, data) for _, display, module, data, _, _ in pending])
     ):
-        facts, error = result
-        entry = _entry(display, module, digest, stat, facts, error)
+        facts, source_error = result
+        entry = _entry(display, module, digest, stat, facts, source_error)
         cache.store(key, entry)
         _record(index, display, entry)
 
     cache.save(keep)
+    index.resolve_constant_names()
     return index
 
 
 def _entry(display: str, module: str, digest: str, stat: os.stat_result,
-           facts: FileFacts | None, error: SourceError | None) -> dict[str, Any]:
+           facts: FileFacts | None, error: SourceError | None, parsed: bool = True) -> dict[str, Any]:
     return {
         "display": display, "module": module, "digest": digest,
         "mtime_ns": stat.st_mtime_ns, "size": stat.st_size,
         "facts": facts.to_json() if facts is not None else None,
         "error": [error.reason, error.line, error.column] if error is not None else None,
-        "parsed": facts is not None or error is not None,
+        "parsed": parsed and (facts is not None or error is not None),
     }
 
 
