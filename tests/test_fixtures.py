@@ -5,23 +5,28 @@ Each fixture line that must be reported ends with ``# expect: TSK101`` or
 that only the command line reports (TSK001: files that do not decode or parse) use
 ``# expect-cli:``. Every other line must stay silent in both tools.
 
-A fixture folder is fixtures/checker or one of its subfolders with its own pyproject.toml.
-Both tools run once per folder, in a subprocess, with the folder as the working directory,
-so that folder's ``[tool.taskspec-lint]`` table applies.
+A fixture folder is fixtures/checker or one of its subfolders with its own pyproject.toml,
+or a preset project under fixtures/presets. Both tools run once per folder, in a subprocess,
+with the folder as the working directory, so that folder's ``[tool.taskspec-lint]`` table
+applies. A preset project's files are all ``*.py`` files below it, and the command line
+checks the whole folder, because a preset's index spans files.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import os
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "checker"
+PRESET_FIXTURES = FIXTURES.parent / "presets"
 
 _EXPECT = re.compile(r"#\s*expect(?P<cli>-cli)?:\s*(?P<codes>TSK\d{3}(?::\d+)?(?:\s*,\s*TSK\d{3}(?::\d+)?)*)")
 _FLAKE8_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>TSK\d{3}) ")
@@ -33,11 +38,30 @@ Finding = tuple[str, int, str, int | None]
 def _fixture_folders() -> list[Path]:
     folders = [FIXTURES]
     folders += sorted(path.parent for path in FIXTURES.glob("*/pyproject.toml"))
+    folders += sorted(path.parent for path in PRESET_FIXTURES.glob("*/pyproject.toml"))
     return folders
 
 
+def _is_preset_project(folder: Path) -> bool:
+    return folder.parent == PRESET_FIXTURES
+
+
+def _label(folder: Path) -> str:
+    if _is_preset_project(folder):
+        return folder.relative_to(FIXTURES.parent).as_posix()
+    return folder.relative_to(FIXTURES).as_posix()
+
+
 def _fixture_files(folder: Path) -> list[str]:
+    if _is_preset_project(folder):
+        return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.py"))
     return sorted(path.name for path in folder.glob("*.py"))
+
+
+@cache
+def _environment() -> dict[str, str]:
+    """Return the environment of the tools: the preset index cache goes to a temporary folder."""
+    return {**os.environ, "TASKSPEC_LINT_CACHE_DIR": tempfile.mkdtemp(prefix="taskspec-lint-cache-")}
 
 
 def _expectations(folder: Path, name: str) -> tuple[set[Finding], set[Finding]]:
@@ -58,9 +82,10 @@ def _expectations(folder: Path, name: str) -> tuple[set[Finding], set[Finding]]:
 
 @cache
 def _run_cli(folder: Path) -> tuple[int, frozenset[Finding], str]:
-    files = _fixture_files(folder)
+    files = ["."] if _is_preset_project(folder) else _fixture_files(folder)
     command = [sys.executable, "-m", "taskspec_lint.cli", "--format", "json", *files]
-    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False,
+                            env=_environment())
     if result.returncode not in (0, 1):
         pytest.fail(f"taskspec-lint exited with {result.returncode} in {folder}:\n{result.stderr}")
     document = json.loads(result.stdout)
@@ -76,7 +101,8 @@ def _run_flake8(folder: Path) -> frozenset[Finding]:
     # --isolated ignores any flake8 configuration file, so only [tool.taskspec-lint] applies.
     command = [sys.executable, "-m", "flake8", "--isolated", "--select", "TSK", "--format", "default",
                *files]
-    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False,
+                            env=_environment())
     if result.returncode not in (0, 1) or result.stderr.strip():
         pytest.fail(f"flake8 exited with {result.returncode} in {folder}:\n{result.stderr}")
     findings = set()
@@ -115,7 +141,7 @@ def _compare(tool: str, actual: set[Finding], expected: set[Finding]) -> list[st
 def _cases() -> list:
     cases = []
     for folder in _fixture_folders():
-        label = folder.relative_to(FIXTURES).as_posix()
+        label = _label(folder)
         for name in _fixture_files(folder):
             case_id = name if label == "." else f"{label}/{name}"
             cases.append(pytest.param(folder, name, id=case_id))
@@ -135,7 +161,7 @@ def test_fixture_findings_match(folder: Path, name: str) -> None:
 
 @pytest.mark.parametrize(
     "folder",
-    [pytest.param(folder, id=folder.relative_to(FIXTURES).as_posix()) for folder in _fixture_folders()],
+    [pytest.param(folder, id=_label(folder)) for folder in _fixture_folders()],
 )
 def test_fixture_folder_exit_code(folder: Path) -> None:
     expected_any = any(any(_expectations(folder, name)) for name in _fixture_files(folder))
