@@ -157,27 +157,14 @@ def run_check(paths: Sequence[Path], catalog: Catalog, config: Config) -> tuple[
     """Check every Python file under ``paths``; return the findings sorted and the counts."""
     findings: list[Finding] = []
     files = 0
-    tokens = config.prefilter_tokens()
     parsed = 0
     for path in iter_python_files(paths, config):
         files += 1
-        display = display_path(path)
-        result = check_file(path, display, catalog, config)
-        findings.extend(result)
-        if tokens is None or result or _mentions(path, tokens):
-            parsed += 1
+        result = check_file(path, display_path(path), catalog, config)
+        findings.extend(result.findings)
+        parsed += result.parsed
     findings.sort()
     return findings, RunSummary(files_checked=files, files_parsed=parsed)
-
-
-def _mentions(path: Path, tokens: frozenset[bytes]) -> bool:
-    # Only for the summary count, so a file read twice costs nothing in the common case
-    # of a project where no file mentions the package.
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
-    return any(token in data for token in tokens)
 
 
 def _write(output: str | None, text: str) -> None:

@@ -10,6 +10,7 @@ not parse (E999), so the plugin reports neither.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -19,7 +20,6 @@ from typing import Any
 from taskspec_lint import __version__
 from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.checker.prefilter import could_contain_call
 from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.model import Catalog
@@ -69,10 +69,10 @@ class TaskSpecChecker:
         if config.preset != "taskspec":
             yield from self._run_preset(config)
             return
-        text = "".join(self.lines)
-        tokens = config.prefilter_tokens()
-        if not could_contain_call(text.encode("utf-8", "surrogateescape"), tokens):
+        tokens = _text_tokens(config)
+        if tokens is not None and not any(token in line for line in self.lines for token in tokens):
             return
+        text = "".join(self.lines)
 
         from taskspec_lint.checker import SourceError, check_text
 
@@ -150,18 +150,29 @@ def _preset_findings(config: Config, catalog_path: str | None) -> dict[str, list
     return _preset_findings_cached(root.resolve(), config, catalog_path)
 
 
+@lru_cache(maxsize=64)
+def _text_tokens(config: Config) -> tuple[str, ...] | None:
+    """Return the prefilter tokens as text, to test flake8's lines without encoding them."""
+    tokens = config.prefilter_tokens
+    return None if tokens is None else tuple(token.decode("utf-8") for token in tokens)
+
+
 def _setup_failure(error: Exception) -> FindingTuple:
     """Report a bad configuration or catalog on line 1, where editors and CI logs show it."""
     return 1, 0, f"{UncheckableFile.code} taskspec-lint cannot check this file: {error}", TaskSpecChecker
 
 
-@lru_cache(maxsize=64)
 def _config_for(filename: str, config_path: str | None, catalog_path: str | None) -> Config:
+    directory = os.path.dirname(filename) if filename not in ("-", "stdin") else ""
+    return _config_for_directory(directory or ".", config_path, catalog_path)
+
+
+@lru_cache(maxsize=256)
+def _config_for_directory(directory: str, config_path: str | None, catalog_path: str | None) -> Config:
     if config_path:
         config = read_config_file(Path(config_path))
     else:
-        start = Path(filename).resolve().parent if filename not in ("-", "stdin") else Path.cwd()
-        config = load_config(start)
+        config = load_config(Path(directory).resolve())
     if catalog_path:
         config = replace(config, catalog=Path(catalog_path).resolve())
     return config

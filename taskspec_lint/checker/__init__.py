@@ -93,7 +93,15 @@ def _syntax_error(text: str, error: cst.ParserSyntaxError) -> SourceError:
     return SourceError(f"syntax error: {message}", error.raw_line, error.raw_column + 1)
 
 
-def check_file(path: Path, display: str, catalog: Catalog, config: Config) -> list[Finding]:
+@dataclass(frozen=True)
+class FileResult:
+    """The findings of one file, and whether it passed the prefilter and was parsed."""
+
+    findings: list[Finding]
+    parsed: bool
+
+
+def check_file(path: Path, display: str, catalog: Catalog, config: Config) -> FileResult:
     """Check one file as the command line does: prefilter, decode, parse, analyze, noqa.
 
     A file that cannot be read, decoded or parsed yields one TSK001 finding instead.
@@ -101,17 +109,17 @@ def check_file(path: Path, display: str, catalog: Catalog, config: Config) -> li
     try:
         data = path.read_bytes()
     except OSError as error:
-        return _uncheckable(display, SourceError(f"cannot read: {error.strerror}"), config)
-    if not could_contain_call(data, config.prefilter_tokens()):
-        return []
+        return FileResult(_uncheckable(display, SourceError(f"cannot read: {error.strerror}"), config), False)
+    if not could_contain_call(data, config.prefilter_tokens):
+        return FileResult([], False)
     try:
         text = decode_source(data)
         if file_is_skipped(text.splitlines()):
-            return []
+            return FileResult([], True)
         findings = check_text(text, display, catalog, config)
     except SourceError as error:
-        return _uncheckable(display, error, config)
-    return filter_noqa(findings, text)
+        return FileResult(_uncheckable(display, error, config), True)
+    return FileResult(filter_noqa(findings, text), True)
 
 
 def _uncheckable(display: str, error: SourceError, config: Config) -> list[Finding]:

@@ -21,13 +21,13 @@ import fnmatch
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from taskspec_lint.bounds import OVERRIDE_OPTIONS
-from taskspec_lint.presets import PRESET_NAMES
 from taskspec_lint.checker.rules import DEFAULT_ENABLED, RULES_BY_CODE
+from taskspec_lint.presets import PRESET_NAMES
 from taskspec_lint.suggest import closest
 
 SECTION = "tool.taskspec-lint"
@@ -102,6 +102,7 @@ class Config:
         """Return whether findings of ``code`` are reported."""
         return code in self.select
 
+    @cached_property
     def prefilter_tokens(self) -> frozenset[bytes] | None:
         """Return byte strings of which a file must contain one to hold a recognised call.
 
@@ -115,7 +116,7 @@ class Config:
                 token = _literal_token(name)
                 if token is None:
                     return None
-                tokens.add(token.encode("ascii", "backslashreplace"))
+                tokens.add(token.encode("utf-8"))
         return frozenset(tokens)
 
 
