@@ -8,24 +8,20 @@ the ``"task"`` entries of beat schedules, ``task_routes`` keys, and ``.delay()``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ast
 from datetime import timedelta
 from types import MappingProxyType
 
-import libcst as cst
-from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper
-
-from taskspec_lint.backoff import exp, schedule
-from taskspec_lint.checker import rules
+from taskspec_lint.backoff import RetryDelay, exp, schedule
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.checker.noqa import noqa_comments
 from taskspec_lint.durations import format_duration
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.base import FactsVisitor, Preset, option_map, seconds
+from taskspec_lint.presets.base import Preset, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker, no_time_limit
 from taskspec_lint.presets.facts import CallSite, FileFacts, Option, TaskDefinition, TaskReference
 from taskspec_lint.presets.index import ProjectIndex
+from taskspec_lint.presets.syntax import FactsVisitor, argument, is_string, last_segment, string
 
 DEFAULT_QUEUE = "celery"
 DEFAULT_MAX_RETRIES = 3
@@ -65,9 +61,9 @@ class CeleryPreset(Preset):
     tokens = (b"celery", b"Celery", b"CELERY", b"send_task", b".delay(", b".apply_async(",
               b".si(", b".s(", b"signature(", b"shared_task", b".task")
 
-    def extract(self, module: cst.Module, module_name: str, path: str, text: str) -> FileFacts:
-        visitor = _CeleryVisitor(module_name, path)
-        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
+        visitor = _CeleryVisitor(module_name, path, text)
+        visitor.read_module(tree)
         return visitor.facts(noqa_comments(text))
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
@@ -137,7 +133,7 @@ def _spec_of(definition: TaskDefinition) -> TaskSpec:
     if backoff is not None and backoff.value.kind in ("bool", "int", "float") and backoff.value.number:
         base = 1.0 if backoff.value.kind == "bool" else backoff.value.number
         ceiling = number("retry_backoff_max", DEFAULT_BACKOFF_MAX) or DEFAULT_BACKOFF_MAX
-        delay = exp(base, max(base, ceiling))
+        delay: RetryDelay = exp(base, max(base, ceiling))
     else:
         delay = schedule(number("default_retry_delay", DEFAULT_RETRY_DELAY) or 0, jitter=0)
     return TaskSpec(
@@ -154,24 +150,30 @@ def _spec_of(definition: TaskDefinition) -> TaskSpec:
 
 
 class _CeleryVisitor(FactsVisitor):
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        for decorator in node.decorators:
-            expression = decorator.decorator
-            func = expression.func if isinstance(expression, cst.Call) else expression
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._definition(node)
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
             if not self._is_task_decorator(func):
                 continue
-            function = f"{self.module_name}.{node.name.value}"
-            name, options, constant = function, (), None
-            if isinstance(expression, cst.Call):
-                options = self.options(expression.args, skip=("name",))
-                for arg in expression.args:
-                    if arg.keyword is not None and arg.keyword.value == "name":
-                        reference = self.task_reference(arg.value)
-                        if reference is None or (reference.name is None and reference.constant is None):
-                            return  # a name the checker cannot resolve: not indexed
-                        name, constant = reference.name or "", reference.constant
+            function = f"{self.module_name}.{node.name}"
+            name, constant = function, None
+            options: tuple[Option, ...] = ()
+            if isinstance(decorator, ast.Call):
+                options = self.options(decorator.keywords, skip=("name",))
+                name_node = argument(decorator, 99, "name")
+                if name_node is not None:
+                    reference = self.task_reference(name_node)
+                    if reference is None or (reference.name is None and reference.constant is None):
+                        return  # a name the checker cannot resolve: not indexed
+                    name, constant = reference.name or "", reference.constant
             self.definitions.append(TaskDefinition(
-                name, function, self.path, self.location(node.name), options, name_constant=constant,
+                name, function, self.path, self.name_location(node), options, name_constant=constant,
             ))
             self.queues.extend(
                 option.value.text for option in options
@@ -179,183 +181,151 @@ class _CeleryVisitor(FactsVisitor):
             )
             return
 
-    def _is_task_decorator(self, func: cst.BaseExpression) -> bool:
-        names = self.qualified_names(func)
-        if names & TASK_DECORATORS:
+    def _is_task_decorator(self, func: ast.expr) -> bool:
+        name = self.qualified_name(func) or ""
+        if name in TASK_DECORATORS:
             return True
-        return isinstance(func, cst.Attribute) and func.attr.value == "task" and not any(
-            name.startswith(("pytest.", "unittest.")) for name in names
+        return isinstance(func, ast.Attribute) and func.attr == "task" and not name.startswith(
+            ("pytest.", "unittest.")
         )
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: ast.Call) -> None:
+        self._call(node)
+        self.generic_visit(node)
+
+    def _call(self, node: ast.Call) -> None:
         func = node.func
-        names = self.qualified_names(func)
-        if isinstance(func, cst.Attribute):
-            method = func.attr.value
+        if isinstance(func, ast.Attribute):
+            method = func.attr
             if method == "send_task":
                 self._named_site("send_task", node, keyword="name", report_options=True)
                 return
-            if method == "update" and _last_segment(func.value) in SCHEDULE_NAMES and node.args:
-                self._schedule_entries(node.args[0].value)
+            if method == "update" and last_segment(func.value) in SCHEDULE_NAMES and node.args:
+                self._schedule_entries(node.args[0])
                 return
-            if method == "update" and _last_segment(func.value) == "conf":
-                self._conf_update(node.args)
+            if method == "update" and last_segment(func.value) == "conf":
+                self._conf_update(node)
                 return
             if method in TASK_METHODS and self._task_method(node, func, method):
                 return
-        if names & SIGNATURE_FUNCTIONS or (isinstance(func, cst.Attribute) and func.attr.value == "signature"):
+        if self.qualified_name(func) in SIGNATURE_FUNCTIONS or (
+            isinstance(func, ast.Attribute) and func.attr == "signature"
+        ):
             self._named_site("signature", node, keyword="varies", report_options=False)
 
-    def _named_site(self, kind: str, node: cst.Call, keyword: str, report_options: bool) -> None:
-        task_arg = _argument(node.args, 0, keyword)
-        if task_arg is None:
+    def _named_site(self, kind: str, node: ast.Call, keyword: str, report_options: bool) -> None:
+        task_node = argument(node, 0, keyword)
+        if task_node is None:
             return
-        reference = self.task_reference(task_arg.value)
+        reference = self.task_reference(task_node)
         if reference is None:
             return
-        skip = ("name", "varies", "args", "kwargs") if kind == "send_task" else ()
         self.call_sites.append(CallSite(
             kind=kind, path=self.path, location=self.location(node), task=reference,
-            task_location=self.location(task_arg.value),
-            options=self.options(node.args, skip=skip) if report_options else (),
+            task_location=self.location(task_node),
+            options=self.options(node.keywords, skip=("name", "args", "kwargs")) if report_options else (),
             report_unknown_options=report_options,
         ))
 
-    def _task_method(self, node: cst.Call, func: cst.Attribute, method: str) -> bool:
-        receivers = sorted(self.qualified_names(func.value))
-        if not receivers or method == "signature" and node.args and _is_string(node.args[0].value):
+    def _task_method(self, node: ast.Call, func: ast.Attribute, method: str) -> bool:
+        receiver = self.qualified_name(func.value)
+        if receiver is None or method == "signature" and node.args and is_string(node.args[0]):
             return False
         options: tuple[Option, ...] = ()
         if method == "apply_async":
-            options = self.options(node.args, skip=("args", "kwargs"))
+            options = self.options(node.keywords, skip=("args", "kwargs"))
         self.call_sites.append(CallSite(
             kind=method, path=self.path, location=self.location(node),
-            task=TaskReference(function=receivers[0]), task_location=self.location(func.value),
+            task=TaskReference(function=receiver), task_location=self.location(func.value),
             options=options, report_unknown_options=method == "apply_async",
         ))
         return True
 
     # Configuration: beat schedules, routes, queues ------------------------------------
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._configuration(target.target, node.value)
+            self._configuration(target, node.value)
+        self.generic_visit(node)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._configuration(node.target, node.value)
+        self.generic_visit(node)
 
-    def _configuration(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Subscript) and _last_segment(target.value) in SCHEDULE_NAMES:
+    def _configuration(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Subscript) and last_segment(target.value) in SCHEDULE_NAMES:
             self._schedule_entry(value)
             return
-        name = _last_segment(target)
+        self._setting(last_segment(target), value)
+
+    def _setting(self, name: str | None, value: ast.expr) -> None:
         if name in SCHEDULE_NAMES:
             self._schedule_entries(value)
         elif name in ROUTE_NAMES:
             self._routes(value)
         elif name in QUEUE_NAMES:
             self._declared_queues(value)
-        elif name in DEFAULT_QUEUE_NAMES and _is_string(value):
-            self.queues.append(_string(value))
+        elif name in DEFAULT_QUEUE_NAMES and is_string(value):
+            self.queues.append(string(value))
 
-    def _conf_update(self, args: Sequence[cst.Arg]) -> None:
-        for arg in args:
-            if arg.keyword is not None:
-                self._configuration(arg.keyword, arg.value)
-            elif isinstance(arg.value, cst.Dict):
-                for element in arg.value.elements:
-                    if isinstance(element, cst.DictElement) and _is_string(element.key):
-                        self._configuration(cst.Name(_string(element.key)), element.value)
+    def _conf_update(self, node: ast.Call) -> None:
+        for keyword in node.keywords:
+            if keyword.arg is not None:
+                self._setting(keyword.arg, keyword.value)
+        for arg in node.args:
+            if isinstance(arg, ast.Dict):
+                for key, value in zip(arg.keys, arg.values):
+                    if is_string(key):
+                        self._setting(string(key), value)
 
-    def _schedule_entries(self, value: cst.BaseExpression) -> None:
-        if isinstance(value, cst.Dict):
-            for element in value.elements:
-                if isinstance(element, cst.DictElement):
-                    self._schedule_entry(element.value)
+    def _schedule_entries(self, value: ast.expr) -> None:
+        if isinstance(value, ast.Dict):
+            for entry in value.values:
+                self._schedule_entry(entry)
 
-    def _schedule_entry(self, value: cst.BaseExpression) -> None:
-        entry: cst.BaseExpression | None = None
-        if isinstance(value, cst.Dict):
-            for element in value.elements:
-                if isinstance(element, cst.DictElement) and _is_string(element.key) and _string(element.key) == "task":
-                    entry = element.value
-        elif isinstance(value, cst.Call) and get_full_name_for_node(value.func) == "dict":
-            for arg in value.args:
-                if arg.keyword is not None and arg.keyword.value == "task":
-                    entry = arg.value
-        if entry is None:
+    def _schedule_entry(self, value: ast.expr) -> None:
+        task: ast.expr | None = None
+        if isinstance(value, ast.Dict):
+            for key, item in zip(value.keys, value.values):
+                if is_string(key) and string(key) == "task":
+                    task = item
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict":
+            task = argument(value, 99, "task")
+        if task is None:
             return
-        reference = self.task_reference(entry)
+        reference = self.task_reference(task)
         if reference is not None:
             self.call_sites.append(CallSite(
-                kind="beat", path=self.path, location=self.location(entry), task=reference,
-                task_location=self.location(entry),
+                kind="beat", path=self.path, location=self.location(task), task=reference,
+                task_location=self.location(task),
             ))
 
-    def _routes(self, value: cst.BaseExpression) -> None:
-        tables = [value]
-        if isinstance(value, cst.List | cst.Tuple):
-            tables = [element.value for element in value.elements]
+    def _routes(self, value: ast.expr) -> None:
+        tables = [element for element in value.elts] if isinstance(value, ast.List | ast.Tuple) else [value]
         for table in tables:
-            if not isinstance(table, cst.Dict):
+            if not isinstance(table, ast.Dict):
                 continue
-            for element in table.elements:
-                if not isinstance(element, cst.DictElement):
-                    continue
-                if isinstance(element.value, cst.Dict):
-                    for item in element.value.elements:
-                        if (isinstance(item, cst.DictElement) and _is_string(item.key)
-                                and _string(item.key) == "queue" and _is_string(item.value)):
-                            self.queues.append(_string(item.value))
-                if _is_string(element.key) and not any(char in _string(element.key) for char in "*?["):
+            for key, route in zip(table.keys, table.values):
+                if isinstance(route, ast.Dict):
+                    for item_key, item in zip(route.keys, route.values):
+                        if is_string(item_key) and string(item_key) == "queue" and is_string(item):
+                            self.queues.append(string(item))
+                if key is not None and is_string(key) and not any(char in string(key) for char in "*?["):
                     self.call_sites.append(CallSite(
-                        kind="route", path=self.path, location=self.location(element.key),
-                        task=TaskReference(name=_string(element.key)),
-                        task_location=self.location(element.key),
+                        kind="route", path=self.path, location=self.location(key),
+                        task=TaskReference(name=string(key)), task_location=self.location(key),
                     ))
 
-    def _declared_queues(self, value: cst.BaseExpression) -> None:
-        if isinstance(value, cst.List | cst.Tuple | cst.Set):
-            for element in value.elements:
-                item = element.value
-                if isinstance(item, cst.Call) and item.args and _is_string(item.args[0].value):
-                    self.queues.append(_string(item.args[0].value))
-                elif _is_string(item):
-                    self.queues.append(_string(item))
-        elif isinstance(value, cst.Dict):
-            for element in value.elements:
-                if isinstance(element, cst.DictElement) and _is_string(element.key):
-                    self.queues.append(_string(element.key))
-
-
-def _argument(args: Sequence[cst.Arg], position: int, keyword: str) -> cst.Arg | None:
-    for arg in args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg
-    positional = [arg for arg in args if arg.keyword is None and not arg.star]
-    if any(arg.star for arg in args[: position + 1]):
-        return None
-    return positional[position] if position < len(positional) else None
-
-
-def _is_string(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.SimpleString | cst.ConcatenatedString) and isinstance(node.evaluated_value, str)
-
-
-def _string(node: cst.BaseExpression | None) -> str:
-    assert isinstance(node, cst.SimpleString | cst.ConcatenatedString)
-    value = node.evaluated_value
-    assert isinstance(value, str)
-    return value
-
-
-def _last_segment(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return None
+    def _declared_queues(self, value: ast.expr) -> None:
+        if isinstance(value, ast.List | ast.Tuple | ast.Set):
+            for item in value.elts:
+                if isinstance(item, ast.Call) and item.args and is_string(item.args[0]):
+                    self.queues.append(string(item.args[0]))
+                elif is_string(item):
+                    self.queues.append(string(item))
+        elif isinstance(value, ast.Dict):
+            self.queues.extend(string(key) for key in value.keys if is_string(key))
 
 
 def describe_limit(limit: timedelta) -> str:

@@ -10,18 +10,16 @@ is not checked. Queues are the names of ``declare_queue("name")`` calls and the
 
 from __future__ import annotations
 
+import ast
 from datetime import timedelta
 from types import MappingProxyType
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from taskspec_lint.backoff import exp
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.checker.noqa import noqa_comments
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.base import FactsVisitor, Preset, option_map, seconds
+from taskspec_lint.presets.base import Preset, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
@@ -32,6 +30,7 @@ from taskspec_lint.presets.facts import (
     Value,
 )
 from taskspec_lint.presets.index import ProjectIndex
+from taskspec_lint.presets.syntax import FactsVisitor, argument
 
 # Dramatiq 2.2 actor(): the queue of an actor declared without queue_name.
 DEFAULT_QUEUE = "default"
@@ -67,9 +66,9 @@ class DramatiqPreset(Preset):
     name = "dramatiq"
     tokens = (b"dramatiq", b".send(", b".send_with_options(", b".message_with_options(", b"declare_queue")
 
-    def extract(self, module: cst.Module, module_name: str, path: str, text: str) -> FileFacts:
-        visitor = _DramatiqVisitor(module_name, path)
-        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
+        visitor = _DramatiqVisitor(module_name, path, text)
+        visitor.read_module(tree)
         return visitor.facts(noqa_comments(text))
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
@@ -168,51 +167,57 @@ def _spec_of(definition: TaskDefinition) -> TaskSpec:
 
 
 class _DramatiqVisitor(FactsVisitor):
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        for decorator in node.decorators:
-            expression = decorator.decorator
-            func = expression.func if isinstance(expression, cst.Call) else expression
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
             if self.qualified_names(func) & ACTOR_DECORATORS:
-                self._actor(node, expression)
-                return
+                self._actor(node, decorator)
+                break
+        self.generic_visit(node)
 
-    def _actor(self, node: cst.FunctionDef, expression: cst.BaseExpression) -> None:
-        function = f"{self.module_name}.{node.name.value}"
-        name, constant = node.name.value, None
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _actor(self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr) -> None:
+        function = f"{self.module_name}.{node.name}"
+        name, constant = node.name, None
         options: tuple[Option, ...] = ()
-        if isinstance(expression, cst.Call):
-            options = self.options(expression.args, skip=("actor_name",))
-            for arg in expression.args:
-                if arg.keyword is not None and arg.keyword.value == "actor_name":
-                    reference = self.task_reference(arg.value)
-                    if reference is None or (reference.name is None and reference.constant is None):
-                        return  # a name the checker cannot resolve: not indexed
-                    name, constant = reference.name or "", reference.constant
+        if isinstance(decorator, ast.Call):
+            options = self.options(decorator.keywords, skip=("actor_name",))
+            name_node = argument(decorator, 99, "actor_name")
+            if name_node is not None:
+                reference = self.task_reference(name_node)
+                if reference is None or (reference.name is None and reference.constant is None):
+                    return  # a name the checker cannot resolve: not indexed
+                name, constant = reference.name or "", reference.constant
         self.definitions.append(TaskDefinition(
-            name, function, self.path, self.location(node.name), options, name_constant=constant,
+            name, function, self.path, self.name_location(node), options, name_constant=constant,
         ))
         self.queues.extend(
             option.value.text for option in options
             if option.keyword == "queue_name" and option.value.kind == "str" and option.value.text
         )
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: ast.Call) -> None:
+        self._call(node)
+        self.generic_visit(node)
+
+    def _call(self, node: ast.Call) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute):
+        if not isinstance(func, ast.Attribute):
             return
-        method = func.attr.value
+        method = func.attr
         if method == "declare_queue" and node.args:
-            value = self.value(node.args[0].value)
+            value = self.value(node.args[0])
             if value.kind == "str" and value.text:
                 self.queues.append(value.text)
         elif method in SEND_METHODS:
-            receivers = sorted(self.qualified_names(func.value))
-            if not receivers:
+            receiver = self.qualified_name(func.value)
+            if receiver is None:
                 return
             with_options = method != "send"
             self.call_sites.append(CallSite(
                 kind=method, path=self.path, location=self.location(node),
-                task=TaskReference(function=receivers[0]), task_location=self.location(func.value),
-                options=self.options(node.args) if with_options else (),
+                task=TaskReference(function=receiver), task_location=self.location(func.value),
+                options=self.options(node.keywords) if with_options else (),
                 report_unknown_options=with_options,
             ))

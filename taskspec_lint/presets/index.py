@@ -7,6 +7,7 @@ a warm run reads the cache, stats the files and parses nothing.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from taskspec_lint import __version__
-from taskspec_lint.checker import SourceError, decode_source, parse_source
+from taskspec_lint.checker import SourceError, decode_source
 from taskspec_lint.checker.noqa import file_is_skipped
 from taskspec_lint.presets.base import Preset
 from taskspec_lint.presets.facts import CallSite, FileFacts, TaskDefinition
@@ -228,6 +229,16 @@ def extract_file(preset: Preset, display: str, module_name: str, data: bytes
         text = decode_source(data)
         if file_is_skipped(text.splitlines()):
             return FileFacts(module=module_name), None
-        return preset.extract(parse_source(text), module_name, display, text), None
+        return preset.extract(_parse(text, display), module_name, display, text), None
     except SourceError as error:
         return None, error
+
+
+def _parse(text: str, display: str) -> ast.Module:
+    """Parse with ``ast``; raise SourceError, with CPython's message and position, on failure."""
+    try:
+        return ast.parse(text, filename=display)
+    except SyntaxError as error:
+        raise SourceError(f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise SourceError(f"cannot parse: {error}") from None

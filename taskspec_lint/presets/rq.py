@@ -13,13 +13,10 @@ are checked against it.
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Sequence
 from datetime import timedelta
 from types import MappingProxyType
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from taskspec_lint.backoff import RetryDelay, schedule
 from taskspec_lint.checker import rules
@@ -27,7 +24,7 @@ from taskspec_lint.checker.findings import Finding
 from taskspec_lint.checker.noqa import noqa_comments
 from taskspec_lint.durations import format_duration
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.base import FactsVisitor, Preset, option_map, seconds
+from taskspec_lint.presets.base import Preset, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
@@ -38,6 +35,7 @@ from taskspec_lint.presets.facts import (
     Value,
 )
 from taskspec_lint.presets.index import ProjectIndex
+from taskspec_lint.presets.syntax import FactsVisitor, argument, is_string, last_segment, string
 from taskspec_lint.suggest import closest
 
 # RQ 3.0 Queue.DEFAULT_TIMEOUT: a job without a timeout gets 180 s.
@@ -82,9 +80,9 @@ class RQPreset(Preset):
     name = "rq"
     tokens = (b"rq", b"enqueue", b"RQ_QUEUES", b"@job")
 
-    def extract(self, module: cst.Module, module_name: str, path: str, text: str) -> FileFacts:
-        visitor = _RQVisitor(module_name, path)
-        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
+        visitor = _RQVisitor(module_name, path, text)
+        visitor.read_module(tree)
         return visitor.facts(noqa_comments(text))
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
@@ -252,97 +250,100 @@ def _retry_of(value: Value, default: RetryDelay) -> tuple[int, RetryDelay]:
 
 
 class _RQVisitor(FactsVisitor):
-    def visit_Module(self, node: cst.Module) -> None:
-        super().visit_Module(node)
-        for statement in node.body:
-            if isinstance(statement, cst.FunctionDef):
+    def read_module(self, tree: ast.Module) -> None:
+        super().read_module(tree)
+        for statement in tree.body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 self._job_definition(statement)
 
-    def _job_definition(self, node: cst.FunctionDef) -> None:
-        for decorator in node.decorators:
-            expression = decorator.decorator
-            func = expression.func if isinstance(expression, cst.Call) else expression
+    def _job_definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
             if not self.qualified_names(func) & JOB_DECORATORS:
                 continue
-            function = f"{self.module_name}.{node.name.value}"
-            options = self._job_options(expression.args) if isinstance(expression, cst.Call) else ()
+            function = f"{self.module_name}.{node.name}"
+            options = self._job_options(decorator) if isinstance(decorator, ast.Call) else ()
             self.definitions.append(
-                TaskDefinition(function, function, self.path, self.location(node.name), options)
+                TaskDefinition(function, function, self.path, self.name_location(node), options)
             )
             queues = tuple(option for option in options if option.keyword == "queue")
             if queues:
-                self._queue_site("job", expression, function, queues)
+                self._queue_site("job", decorator, function, queues)
             return
 
-    def _job_options(self, args: Sequence[cst.Arg]) -> tuple[Option, ...]:
+    def _job_options(self, node: ast.Call) -> tuple[Option, ...]:
         # rq.decorators.job(queue, connection, timeout, ...); django_rq.job passes its
         # positional arguments on in the same order.
         options: list[Option] = []
-        positional = [arg for arg in args if arg.keyword is None and not arg.star]
+        positional = [arg for arg in node.args if not isinstance(arg, ast.Starred)]
         for keyword, arg in zip(("queue", "connection", "timeout"), positional):
-            options.append(Option(keyword, self.value(arg.value), self.location(arg)))
-        for arg in args:
-            if arg.keyword is None:
+            options.append(Option(keyword, self.value(arg), self.location(arg)))
+        for item in node.keywords:
+            if item.arg is None:
                 continue
-            keyword = arg.keyword.value
-            value = self._retry_value(arg.value) if keyword == "retry" else self.value(arg.value)
-            options.append(Option(keyword, value, self.location(arg)))
+            value = self._retry_value(item.value) if item.arg == "retry" else self.value(item.value)
+            options.append(Option(item.arg, value, self.location(item)))
         return tuple(options)
 
-    def _retry_value(self, node: cst.BaseExpression) -> Value:
+    def _retry_value(self, node: ast.expr) -> Value:
         """Return ``Retry(max=..., interval=...)`` as a ``retry`` value, intervals numbered from 1."""
-        source = cst.Module([]).code_for_node(node)
-        if not isinstance(node, cst.Call) or not self.qualified_names(node.func) & RETRY_CLASSES:
+        if not isinstance(node, ast.Call) or not self.qualified_names(node.func) & RETRY_CLASSES:
             return self.value(node)
+        arguments = [(("max", "interval")[min(position, 1)], arg) for position, arg in enumerate(node.args)]
+        arguments += [(item.arg, item.value) for item in node.keywords if item.arg is not None]
         fields: dict[str, Value] = {}
-        for position, arg in enumerate(node.args):
-            keyword = arg.keyword.value if arg.keyword is not None else ("max", "interval")[min(position, 1)]
+        for keyword, value in arguments:
             if keyword == "max":
-                fields["max"] = self.value(arg.value)
-            elif keyword == "interval" and isinstance(arg.value, cst.List | cst.Tuple):
-                for step, element in enumerate(arg.value.elements, start=1):
-                    fields[f"interval_{step}"] = self.value(element.value)
+                fields["max"] = self.value(value)
+            elif keyword == "interval" and isinstance(value, ast.List | ast.Tuple):
+                for step, element in enumerate(value.elts, start=1):
+                    fields[f"interval_{step}"] = self.value(element)
             elif keyword == "interval":
-                fields["interval_1"] = self.value(arg.value)
-        return Value("retry", source=source, fields=fields)
+                fields["interval_1"] = self.value(value)
+        return Value("retry", source=self.source(node), fields=fields)
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: ast.Call) -> None:
+        self._call(node)
+        self.generic_visit(node)
+
+    def _call(self, node: ast.Call) -> None:
         names = self.qualified_names(node.func)
         if names & QUEUE_FACTORIES:
-            name_arg = _argument(node.args, 0, "name")
-            if name_arg is not None:
-                option = Option("queue", self.value(name_arg.value), self.location(name_arg))
+            name_node = argument(node, 0, "name")
+            if name_node is not None:
+                # A keyword argument's finding starts at the keyword, as for every option.
+                anchor = next((item for item in node.keywords if item.arg == "name"), name_node)
+                option = Option("queue", self.value(name_node), self.location(anchor))
                 if option.value.kind == "str":
                     self._queue_site("queue", node, min(names & QUEUE_FACTORIES), (option,))
             return
         if names & ENQUEUE_FUNCTIONS:
             self._enqueue_site(node, "enqueue")
-        elif isinstance(node.func, cst.Attribute) and node.func.attr.value in ENQUEUE_METHODS:
-            self._enqueue_site(node, node.func.attr.value)
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in ENQUEUE_METHODS:
+            self._enqueue_site(node, node.func.attr)
 
-    def _queue_site(self, kind: str, node: cst.BaseExpression, function: str,
-                    options: tuple[Option, ...]) -> None:
+    def _queue_site(self, kind: str, node: ast.AST, function: str, options: tuple[Option, ...]) -> None:
         location = self.location(node)
         self.call_sites.append(CallSite(kind=kind, path=self.path, location=location,
                                         task=TaskReference(function=function),
                                         task_location=location, options=options))
 
-    def _enqueue_site(self, node: cst.Call, method: str) -> None:
+    def _enqueue_site(self, node: ast.Call, method: str) -> None:
         position, keyword = ENQUEUE_METHODS[method]
-        job_arg = _argument(node.args, position, keyword)
-        if job_arg is None:
+        job_node = argument(node, position, keyword)
+        if job_node is None:
             return
-        reference = self._job_reference(job_arg.value)
+        reference = self._job_reference(job_node)
         if reference is None:
             return
         self.call_sites.append(CallSite(
             kind=method, path=self.path, location=self.location(node), task=reference,
-            task_location=self.location(job_arg.value),
-            options=self.options(node.args, skip=(keyword, "args", "kwargs")),
+            task_location=self.location(job_node),
+            options=self.options(node.keywords, skip=(keyword, "args", "kwargs")),
             report_unknown_options=method == "enqueue_call",
         ))
 
-    def _job_reference(self, node: cst.BaseExpression) -> TaskReference | None:
+    def _job_reference(self, node: ast.expr) -> TaskReference | None:
         """Return a dotted-path string, a constant holding one, or a function reference."""
         reference = self.task_reference(node)
         if reference is None:
@@ -353,34 +354,19 @@ class _RQVisitor(FactsVisitor):
         # looks it up among the constants first, then among the functions.
         return TaskReference(constant=reference.constant, function=reference.constant)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._queue_settings(target.target, node.value)
+            self._queue_settings(target, node.value)
+        self.generic_visit(node)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._queue_settings(node.target, node.value)
+        self.generic_visit(node)
 
-    def _queue_settings(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Attribute):
-            target = target.attr
-        if not isinstance(target, cst.Name) or target.value != QUEUE_SETTINGS:
+    def _queue_settings(self, target: ast.expr, value: ast.expr) -> None:
+        if last_segment(target) != QUEUE_SETTINGS or not isinstance(value, ast.Dict):
             return
-        if not isinstance(value, cst.Dict):
-            return
-        for element in value.elements:
-            if isinstance(element, cst.DictElement):
-                key = self.value(element.key)
-                if key.kind == "str" and key.text:
-                    self.queues.append(key.text)
-
-
-def _argument(args: Sequence[cst.Arg], position: int, keyword: str) -> cst.Arg | None:
-    """Return the argument at ``position`` or passed as ``keyword``; None after a ``*args``."""
-    for arg in args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg
-    if any(arg.star for arg in args[: position + 1]):
-        return None
-    positional = [arg for arg in args if arg.keyword is None and not arg.star]
-    return positional[position] if position < len(positional) else None
+        for key in value.keys:
+            if is_string(key):
+                self.queues.append(string(key))

@@ -61,9 +61,9 @@ class FactsVisitor(ast.NodeVisitor):
                 assigned[target] = assigned.get(target, 0) + 1
                 self.module_names.add(target)
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-                target = statement.targets[0]
-                if isinstance(target, ast.Name) and _is_string(statement.value):
-                    self.constants[target.id] = _string(statement.value)
+                only = statement.targets[0]
+                if isinstance(only, ast.Name) and _is_string(statement.value):
+                    self.constants[only.id] = _string(statement.value)
         for name, count in assigned.items():
             if count > 1:
                 self.constants.pop(name, None)
@@ -126,6 +126,11 @@ class FactsVisitor(ast.NodeVisitor):
             head = f"{self.module_name}.{node.id}" if node.id in self.module_names else node.id
         return ".".join([head, *reversed(parts)])
 
+    def qualified_names(self, node: ast.AST) -> set[str]:
+        """Return ``{qualified_name(node)}``, or an empty set when it has none."""
+        name = self.qualified_name(node)
+        return {name} if name is not None else set()
+
     def absolute(self, relative: str) -> str:
         """Resolve a relative dotted name (``.tasks.send``) against this module's package."""
         dots = len(relative) - len(relative.lstrip("."))
@@ -134,6 +139,15 @@ class FactsVisitor(ast.NodeVisitor):
             parts = parts[: max(0, len(parts) - (dots - 1))]
         rest = relative[dots:]
         return ".".join([*parts, rest] if rest else parts)
+
+    def name_location(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Location:
+        """Return the span of a definition's name, which ast does not record directly."""
+        line = node.lineno
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        keyword = "class" if isinstance(node, ast.ClassDef) else "def"
+        column = text.find(node.name, max(text.find(keyword), 0))
+        start = self._characters(line, len(text[:column].encode("utf-8"))) + 1 if column >= 0 else 1
+        return Location(line, start, line, start + len(node.name))
 
     def value(self, node: ast.expr) -> Value:
         """Evaluate a literal expression into a serialisable ``Value``."""
