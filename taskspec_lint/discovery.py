@@ -25,11 +25,12 @@ def iter_python_files(paths: Sequence[Path], config: Config) -> Iterator[Path]:
     configuration's ``exclude`` globs are skipped. Each file is yielded once, in a
     stable (sorted) order.
     """
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for path in paths:
         if path.is_file():
-            if path.resolve() not in seen:
-                seen.add(path.resolve())
+            absolute = os.path.abspath(path)
+            if absolute not in seen:
+                seen.add(absolute)
                 yield path
             continue
         for root, directories, files in os.walk(path):
@@ -40,9 +41,9 @@ def iter_python_files(paths: Sequence[Path], config: Config) -> Iterator[Path]:
             for name in sorted(files):
                 candidate = Path(root) / name
                 if name.endswith(".py") and not _excluded(candidate, config):
-                    resolved = candidate.resolve()
-                    if resolved not in seen:
-                        seen.add(resolved)
+                    absolute = os.path.abspath(candidate)
+                    if absolute not in seen:
+                        seen.add(absolute)
                         yield candidate
 
 

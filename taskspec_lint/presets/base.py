@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from taskspec_lint.checker import SourceError, decode_source
 from taskspec_lint.presets.facts import (
     FileFacts,
     Option,
@@ -30,7 +29,16 @@ class Preset:
     """One queue library: subclasses set the class attributes and implement the methods."""
 
     name: ClassVar[str]
+    # A file that contains one of these bytes is parsed at once: it may define or name tasks.
     tokens: ClassVar[tuple[bytes, ...]]
+    # A file that matches this is parsed at once too; it starts with "@" so a search is fast.
+    decorator_pattern: ClassVar[re.Pattern[bytes] | None] = None
+    # A task method call, such as ".delay(", without its receiver. A file with no other hint
+    # is parsed only when a receiver (the "send_mail" of "send_mail.delay(") is a task function.
+    method_pattern: ClassVar[re.Pattern[bytes] | None] = None
+    # Whether every file's functions and constants matter (RQ: any function is a job), or
+    # only those of modules that a call site or definition refers to (read on demand).
+    skim_everything: ClassVar[bool] = False
 
     def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
         """Return the facts of one parsed file."""
@@ -45,8 +53,23 @@ class Preset:
         raise NotImplementedError
 
     def could_matter(self, data: bytes) -> bool:
-        """Return whether a file's bytes contain any of the preset's tokens."""
-        return any(token in data for token in self.tokens)
+        """Return whether a file's bytes show it may define or name tasks, so it must be parsed."""
+        if any(token in data for token in self.tokens):
+            return True
+        return self.decorator_pattern is not None and self.decorator_pattern.search(data) is not None
+
+    def receivers(self, data: bytes) -> list[str]:
+        """Return the names a file calls task methods on (``x`` of ``x.delay(``), sorted."""
+        if self.method_pattern is None:
+            return []
+        names: set[str] = set()
+        for match in self.method_pattern.finditer(data):
+            end = start = match.start()
+            while start > 0 and data[start - 1] in _IDENTIFIER_BYTES:
+                start -= 1
+            if start < end:
+                names.add(data[start:end].decode("ascii", "replace"))
+        return sorted(names)
 
     def skim(self, data: bytes, module_name: str) -> FileFacts | None:
         """Return the module-level string constants and functions of a file the tokens rule out.
@@ -54,17 +77,41 @@ class Preset:
         Other files name tasks with such constants, and RQ jobs are plain functions, so
         these facts matter even in a file without a token. Lines are matched, not parsed.
         """
-        try:
-            text = decode_source(data)
-        except SourceError:
-            return None
-        return skim_text(text, module_name)
+        return skim_bytes(data, module_name)
 
+
+_IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 # Module-level statements, recognised by a line that starts at column 0.
 _FUNCTION_LINE = re.compile(r"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _ASSIGNMENT_LINE = re.compile(r"^([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*(.*)$", re.MULTILINE)
+_FUNCTION_BYTES = re.compile(_FUNCTION_LINE.pattern.encode(), re.MULTILINE)
+_ASSIGNMENT_BYTES = re.compile(rb"^([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*([^\r\n]*)", re.MULTILINE)
 _STRING_VALUE = re.compile(r"""(["'])([^"'\\\n]*)\1[ \t]*(?:#.*)?""")
+_STRING_BYTES = re.compile(_STRING_VALUE.pattern.encode())
+
+
+def skim_bytes(data: bytes, module_name: str) -> FileFacts:
+    """Return what ``skim_text`` returns, matching the raw bytes without decoding them.
+
+    Names and string values are decoded as UTF-8; a file in another encoding can only
+    lose a constant whose value is not ASCII.
+    """
+    functions = tuple(
+        f"{module_name}.{match[1].decode('utf-8', 'replace')}" for match in _FUNCTION_BYTES.finditer(data)
+    )
+    constants: dict[str, str] = {}
+    assigned: dict[str, int] = {}
+    for match in _ASSIGNMENT_BYTES.finditer(data):
+        name = match[1].decode("utf-8", "replace")
+        assigned[name] = assigned.get(name, 0) + 1
+        value = _STRING_BYTES.fullmatch(match[2].rstrip())
+        if value is not None:
+            constants[name] = value[2].decode("utf-8", "replace")
+    for name, count in assigned.items():
+        if count > 1:
+            constants.pop(name, None)
+    return FileFacts(module=module_name, constants=constants, functions=functions)
 
 
 def skim_text(text: str, module_name: str) -> FileFacts:

@@ -9,19 +9,26 @@ the ``"task"`` entries of beat schedules, ``task_routes`` keys, and ``.delay()``
 from __future__ import annotations
 
 import ast
+import re
 from datetime import timedelta
 from types import MappingProxyType
 
 from taskspec_lint.backoff import RetryDelay, exp, schedule
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.checker.noqa import noqa_comments
 from taskspec_lint.durations import format_duration
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
 from taskspec_lint.presets.base import Preset, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker, no_time_limit
 from taskspec_lint.presets.facts import CallSite, FileFacts, Option, TaskDefinition, TaskReference
 from taskspec_lint.presets.index import ProjectIndex
-from taskspec_lint.presets.syntax import FactsVisitor, argument, is_string, last_segment, string
+from taskspec_lint.presets.syntax import (
+    FactsVisitor,
+    argument,
+    is_string,
+    last_segment,
+    noqa_lines,
+    string,
+)
 
 DEFAULT_QUEUE = "celery"
 DEFAULT_MAX_RETRIES = 3
@@ -58,13 +65,18 @@ class CeleryPreset(Preset):
     """Celery: see the module docstring."""
 
     name = "celery"
-    tokens = (b"celery", b"Celery", b"CELERY", b"send_task", b".delay(", b".apply_async(",
-              b".si(", b".s(", b"signature(", b"shared_task", b".task")
+    tokens = (
+        b"shared_task", b"send_task", b"signature(", b"conf.update(", b"beat_schedule",
+        b"BEAT_SCHEDULE", b"task_routes", b"TASK_ROUTES", b"CELERY_ROUTES", b"task_queues",
+        b"TASK_QUEUES", b"CELERY_QUEUES", b"DEFAULT_QUEUE", b"default_queue",
+    )
+    decorator_pattern = re.compile(rb"@[\w.]*\btask\b")
+    method_pattern = re.compile(rb"\.(?:delay|apply_async|si|s|signature)\(")
 
     def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
         visitor = _CeleryVisitor(module_name, path, text)
         visitor.read_module(tree)
-        return visitor.facts(noqa_comments(text))
+        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
         queues = {name: Queue(name, 0, 1, None) for name in sorted(index.queues | {DEFAULT_QUEUE})}

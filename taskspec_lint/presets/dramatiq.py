@@ -11,13 +11,13 @@ is not checked. Queues are the names of ``declare_queue("name")`` calls and the
 from __future__ import annotations
 
 import ast
+import re
 from datetime import timedelta
 from types import MappingProxyType
 
 from taskspec_lint.backoff import exp
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.checker.noqa import noqa_comments
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
 from taskspec_lint.presets.base import Preset, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
@@ -30,7 +30,7 @@ from taskspec_lint.presets.facts import (
     Value,
 )
 from taskspec_lint.presets.index import ProjectIndex
-from taskspec_lint.presets.syntax import FactsVisitor, argument
+from taskspec_lint.presets.syntax import FactsVisitor, argument, noqa_lines
 
 # Dramatiq 2.2 actor(): the queue of an actor declared without queue_name.
 DEFAULT_QUEUE = "default"
@@ -64,12 +64,13 @@ class DramatiqPreset(Preset):
     """Dramatiq: see the module docstring."""
 
     name = "dramatiq"
-    tokens = (b"dramatiq", b".send(", b".send_with_options(", b".message_with_options(", b"declare_queue")
+    tokens = (b"dramatiq", b"declare_queue")
+    method_pattern = re.compile(rb"\.(?:send|send_with_options|message_with_options)\(")
 
     def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
         visitor = _DramatiqVisitor(module_name, path, text)
         visitor.read_module(tree)
-        return visitor.facts(noqa_comments(text))
+        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
         queues = {name: Queue(name, 0, 1, None) for name in sorted(index.queues | {DEFAULT_QUEUE})}

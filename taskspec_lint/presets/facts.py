@@ -102,7 +102,15 @@ class FileFacts:
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict; ``from_json`` reads it back."""
-        return asdict(self)
+        return {
+            "module": self.module,
+            "definitions": [asdict(definition) for definition in self.definitions],
+            "constants": self.constants,
+            "queues": list(self.queues),
+            "call_sites": [asdict(site) for site in self.call_sites],
+            "functions": list(self.functions),
+            "noqa": self.noqa,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileFacts:

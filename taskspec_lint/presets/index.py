@@ -8,8 +8,10 @@ a warm run reads the cache, stats the files and parses nothing.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +25,7 @@ from taskspec_lint.checker.noqa import file_is_skipped
 from taskspec_lint.presets.base import Preset
 from taskspec_lint.presets.facts import CallSite, FileFacts, TaskDefinition
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
 
@@ -81,13 +83,23 @@ class ProjectIndex:
 
 def module_name_for(path: Path) -> str:
     """Return the dotted module name of ``path`` from the package layout (``__init__.py`` files)."""
-    resolved = path.resolve()
-    parts = [] if resolved.name == "__init__.py" else [resolved.stem]
-    directory = resolved.parent
-    while (directory / "__init__.py").is_file():
-        parts.insert(0, directory.name)
-        directory = directory.parent
-    return ".".join(parts) or resolved.parent.name
+    absolute = os.path.abspath(path)
+    directory, filename = os.path.split(absolute)
+    stem = filename.removesuffix(".py")
+    package = _package_of(directory)
+    if stem == "__init__":
+        return package or os.path.basename(directory)
+    return f"{package}.{stem}" if package else stem
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(directory: str) -> str:
+    """Return the dotted package that ``directory`` is, or "" when it has no ``__init__.py``."""
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return ""
+    parent, name = os.path.split(directory)
+    above = _package_of(parent) if parent != directory else ""
+    return f"{above}.{name}" if above else name
 
 
 class FactsCache:
@@ -150,14 +162,21 @@ class FactsCache:
 def build_index(
     files: Sequence[tuple[Path, str]], preset: Preset, cache_directory: Path | None
 ) -> ProjectIndex:
-    """Return the index of ``files`` (path, display path), parsing only what the cache lacks."""
+    """Return the index of ``files`` (path, display path), parsing only what the cache lacks.
+
+    Files that match the preset's pattern are parsed first. A file whose only hint is a
+    method call such as ``name.delay(`` is parsed afterwards, and only when ``name`` is
+    the name of a task function the first pass found.
+    """
     cache = FactsCache(cache_directory, preset.name)
     index = ProjectIndex(files_checked=len(files))
-    pending: list[tuple[str, str, str, bytes, os.stat_result, str]] = []
+    pending: list[_Pending] = []
+    deferred: list[tuple[str, str, str, dict[str, Any]]] = []
+    unskimmed: dict[str, tuple[str, str, dict[str, Any]]] = {}
     keep: set[str] = set()
 
     for path, display in files:
-        key = str(path.resolve())
+        key = os.path.abspath(path)
         keep.add(key)
         module = module_name_for(path)
         try:
@@ -167,34 +186,96 @@ def build_index(
                 data = path.read_bytes()
                 digest = hashlib.blake2b(data, digest_size=16).hexdigest()
                 entry = cache.lookup_digest(key, digest, stat)
-                if entry is None and not preset.could_matter(data):
-                    skimmed = preset.skim(data, module)
-                    entry = _entry(display, module, digest, stat, skimmed, None, parsed=False)
-                    cache.store(key, entry)
-                if entry is None:
-                    pending.append((key, display, module, data, stat, digest))
+                if entry is None and preset.could_matter(data):
+                    pending.append(_Pending(key, display, module, data, stat, digest))
                     continue
+                if entry is None:
+                    skimmed = preset.skim(data, module) if preset.skim_everything else None
+                    entry = _entry(display, module, digest, stat, skimmed, None, parsed=False,
+                                   receivers=preset.receivers(data))
+                    cache.store(key, entry)
         except OSError as error:
             index.errors[display] = SourceError(f"cannot read: {error.strerror}")
             continue
+        if not entry["parsed"] and entry["receivers"]:
+            deferred.append((key, display, module, entry))
+        if not entry["parsed"] and entry["facts"] is None and entry["error"] is None:
+            unskimmed[module] = (key, display, entry)
         _record(index, display, entry)
 
-    for (key, display, module, _, stat, digest), result in zip(
-        pending, _extract_all(preset, [(display, module, data) for _, display, module, data, _, _ in pending])
-    ):
-        facts, source_error = result
-        entry = _entry(display, module, digest, stat, facts, source_error)
-        cache.store(key, entry)
-        _record(index, display, entry)
+    _extract_pending(preset, pending, cache, index)
+
+    task_functions = {function.rpartition(".")[2] for function in index.tasks_by_function}
+    second: list[_Pending] = []
+    for key, display, module, entry in deferred:
+        if task_functions.intersection(entry["receivers"]):
+            try:
+                data = Path(key).read_bytes()
+            except OSError as error:
+                index.errors[display] = SourceError(f"cannot read: {error.strerror}")
+                continue
+            second.append(_Pending(key, display, module, data, os.stat(key), entry["digest"]))
+    _extract_pending(preset, second, cache, index)
+    _skim_referenced(preset, index, unskimmed, cache)
 
     cache.save(keep)
     index.resolve_constant_names()
     return index
 
 
+def _skim_referenced(
+    preset: Preset, index: ProjectIndex, unskimmed: dict[str, tuple[str, str, dict[str, Any]]],
+    cache: FactsCache,
+) -> None:
+    """Read the constants and functions of the unparsed modules that call sites refer to."""
+    referenced: set[str] = set()
+    for facts in list(index.files.values()):
+        for definition in facts.definitions:
+            if definition.name_constant:
+                referenced.add(definition.name_constant.rpartition(".")[0])
+        for site in facts.call_sites:
+            for name in (site.task.constant, site.task.function, site.task.name):
+                if name:
+                    referenced.add(name.rpartition(".")[0])
+    for module in sorted(referenced & unskimmed.keys()):
+        key, display, entry = unskimmed[module]
+        try:
+            data = Path(key).read_bytes()
+        except OSError:
+            continue
+        skimmed = preset.skim(data, module)
+        if skimmed is not None:
+            entry["facts"] = skimmed.to_json()
+            cache.store(key, entry)
+            index.add(display, skimmed)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A file to parse: its cache key, display path, module name, bytes, stat and digest."""
+
+    key: str
+    display: str
+    module: str
+    data: bytes
+    stat: os.stat_result
+    digest: str
+
+
+def _extract_pending(preset: Preset, pending: list[_Pending], cache: FactsCache, index: ProjectIndex) -> None:
+    results = _extract_all(preset, [(item.display, item.module, item.data) for item in pending])
+    for item, (facts, source_error) in zip(pending, results):
+        entry = _entry(item.display, item.module, item.digest, item.stat, facts, source_error,
+                       receivers=preset.receivers(item.data))
+        cache.store(item.key, entry)
+        _record(index, item.display, entry)
+
+
 def _entry(display: str, module: str, digest: str, stat: os.stat_result,
-           facts: FileFacts | None, error: SourceError | None, parsed: bool = True) -> dict[str, Any]:
+           facts: FileFacts | None, error: SourceError | None, parsed: bool = True,
+           receivers: list[str] | None = None) -> dict[str, Any]:
     return {
+        "receivers": receivers or [],
         "display": display, "module": module, "digest": digest,
         "mtime_ns": stat.st_mtime_ns, "size": stat.st_size,
         "facts": facts.to_json() if facts is not None else None,
@@ -216,10 +297,21 @@ def _record(index: ProjectIndex, display: str, entry: dict[str, Any]) -> None:
 def _extract_all(
     preset: Preset, jobs: list[tuple[str, str, bytes]]
 ) -> list[tuple[FileFacts | None, SourceError | None]]:
-    if len(jobs) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
+    """Extract every job, on all cores when there are enough jobs to pay for the processes.
+
+    A daemon process, such as a flake8 worker, may not start children, so it works alone.
+    """
+    workers = os.cpu_count() or 1
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2 or multiprocessing.current_process().daemon:
         return [extract_file(preset, *job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-        return list(pool.map(extract_file, [preset] * len(jobs), *zip(*jobs), chunksize=8))
+    # Largest files first, one job at a time, so no worker is left with the last big file.
+    order = sorted(range(len(jobs)), key=lambda number: -len(jobs[number][2]))
+    results: list[tuple[FileFacts | None, SourceError | None]] = [(None, None)] * len(jobs)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(extract_file, preset, *jobs[number]): number for number in order}
+        for future, number in futures.items():
+            results[number] = future.result()
+    return results
 
 
 def extract_file(preset: Preset, display: str, module_name: str, data: bytes

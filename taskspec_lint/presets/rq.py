@@ -21,7 +21,6 @@ from types import MappingProxyType
 from taskspec_lint.backoff import RetryDelay, schedule
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.checker.noqa import noqa_comments
 from taskspec_lint.durations import format_duration
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
 from taskspec_lint.presets.base import Preset, option_map, seconds
@@ -35,7 +34,14 @@ from taskspec_lint.presets.facts import (
     Value,
 )
 from taskspec_lint.presets.index import ProjectIndex
-from taskspec_lint.presets.syntax import FactsVisitor, argument, is_string, last_segment, string
+from taskspec_lint.presets.syntax import (
+    FactsVisitor,
+    argument,
+    is_string,
+    last_segment,
+    noqa_lines,
+    string,
+)
 from taskspec_lint.suggest import closest
 
 # RQ 3.0 Queue.DEFAULT_TIMEOUT: a job without a timeout gets 180 s.
@@ -78,12 +84,14 @@ class RQPreset(Preset):
     """RQ: see the module docstring."""
 
     name = "rq"
-    tokens = (b"rq", b"enqueue", b"RQ_QUEUES", b"@job")
+    tokens = (b"enqueue", b"RQ_QUEUES", b"get_queue", b"import rq", b"from rq", b"django_rq")
+    decorator_pattern = re.compile(rb"@job\b")
+    skim_everything = True
 
     def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
         visitor = _RQVisitor(module_name, path, text)
         visitor.read_module(tree)
-        return visitor.facts(noqa_comments(text))
+        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
         queues = {name: Queue(name, 0, 1, None) for name in sorted(index.queues | {DEFAULT_QUEUE})}

@@ -211,6 +211,10 @@ class FactsVisitor(ast.NodeVisitor):
             if keyword.arg is not None and keyword.arg not in skipped
         )
 
+    def found_anything(self) -> bool:
+        """Return whether the file defines or names any task, so its noqa comments matter."""
+        return bool(self.definitions or self.call_sites)
+
     def facts(self, noqa: dict[int, str]) -> FileFacts:
         """Return what the visit collected."""
         return FileFacts(
@@ -222,6 +226,26 @@ class FactsVisitor(ast.NodeVisitor):
             functions=tuple(self.functions),
             noqa=noqa,
         )
+
+
+def noqa_lines(text: str, tree: ast.Module) -> dict[int, str]:
+    """Map each line a ``noqa`` comment may cover to the text to search, as flake8 does.
+
+    A comment at the end of a multi-line string covers every line of that string, so
+    those lines map to the string's joined lines. Only lines that mention noqa are kept.
+    """
+    if "noqa" not in text.lower():
+        return {}
+    lines = text.splitlines(keepends=True)
+    mapping = {number: line for number, line in enumerate(lines, start=1) if "noqa" in line.lower()}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant | ast.JoinedStr) and (node.end_lineno or 0) > node.lineno:
+            end = node.end_lineno or node.lineno
+            joined = "".join(lines[node.lineno - 1 : end])
+            if "noqa" in joined.lower():
+                for number in range(node.lineno, end + 1):
+                    mapping[number] = joined
+    return mapping
 
 
 class _Unknown:
