@@ -164,7 +164,6 @@ def _spec_of(definition: TaskDefinition) -> TaskSpec:
 class _CeleryVisitor(FactsVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._definition(node)
-        self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -203,7 +202,6 @@ class _CeleryVisitor(FactsVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
@@ -258,12 +256,10 @@ class _CeleryVisitor(FactsVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self._configuration(target, node.value)
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._configuration(node.target, node.value)
-        self.generic_visit(node)
 
     def _configuration(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Subscript) and last_segment(target.value) in SCHEDULE_NAMES:

@@ -174,7 +174,6 @@ class _DramatiqVisitor(FactsVisitor):
             if self.qualified_names(func) & ACTOR_DECORATORS:
                 self._actor(node, decorator)
                 break
-        self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -200,7 +199,6 @@ class _DramatiqVisitor(FactsVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         func = node.func

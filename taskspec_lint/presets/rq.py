@@ -312,7 +312,6 @@ class _RQVisitor(FactsVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         names = self.qualified_names(node.func)
@@ -365,12 +364,10 @@ class _RQVisitor(FactsVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self._queue_settings(target, node.value)
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._queue_settings(node.target, node.value)
-        self.generic_visit(node)
 
     def _queue_settings(self, target: ast.expr, value: ast.expr) -> None:
         if last_segment(target) != QUEUE_SETTINGS or not isinstance(value, ast.Dict):
