@@ -24,6 +24,9 @@ class RunSummary:
 
     files_checked: int
     files_parsed: int
+    # Only with a preset (celery, rq, dramatiq): what the project index holds.
+    task_definitions: int | None = None
+    call_sites: int | None = None
 
 
 def render_text(findings: Sequence[Finding], summary: RunSummary) -> str:
@@ -39,6 +42,8 @@ def render_json(findings: Sequence[Finding], summary: RunSummary) -> str:
         "summary": {
             "files_checked": summary.files_checked,
             "files_parsed": summary.files_parsed,
+            "task_definitions": summary.task_definitions,
+            "call_sites": summary.call_sites,
             "findings": len(findings),
             "by_code": dict(sorted(Counter(f.code for f in findings).items())),
         },

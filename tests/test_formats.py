@@ -94,6 +94,8 @@ def test_json_shape_is_stable() -> None:
     assert document["summary"] == {
         "files_checked": 3,
         "files_parsed": 2,
+        "task_definitions": None,
+        "call_sites": None,
         "findings": 3,
         "by_code": {"TSK001": 1, "TSK101": 1, "TSK205": 1},
     }

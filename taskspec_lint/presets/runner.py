@@ -53,5 +53,10 @@ def run_preset(
             continue
         kept.append(finding)
     kept.sort()
-    summary = RunSummary(files_checked=index.files_checked, files_parsed=index.files_parsed)
+    summary = RunSummary(
+        files_checked=index.files_checked,
+        files_parsed=index.files_parsed,
+        task_definitions=sum(len(definitions) for definitions in index.tasks_by_name.values()),
+        call_sites=len(index.call_sites()),
+    )
     return kept, summary, index
