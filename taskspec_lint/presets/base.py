@@ -1,4 +1,4 @@
-"""The shared part of the presets: the extraction visitor's helpers and the Preset interface.
+"""The shared part of the presets: the Preset interface, skimming, and catalog building.
 
 A preset describes one queue library. It says which files could matter (byte tokens),
 extracts facts from each such file (task definitions, constants, declared queues, call
@@ -11,17 +11,16 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from datetime import timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar
 
-from taskspec_lint.presets.facts import (
-    FileFacts,
-    Option,
-    Value,
-)
+from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
+from taskspec_lint.presets.facts import FileFacts, Option, Value
+from taskspec_lint.presets.syntax import FactsVisitor, noqa_lines
 
 if TYPE_CHECKING:
     from taskspec_lint.checker.findings import Finding
-    from taskspec_lint.model import Catalog
     from taskspec_lint.presets.index import ProjectIndex
 
 
@@ -40,9 +39,14 @@ class Preset:
     # only those of modules that a call site or definition refers to (read on demand).
     skim_everything: ClassVar[bool] = False
 
+    # The visitor that reads one parsed file for this library.
+    visitor_class: ClassVar[type[FactsVisitor]]
+
     def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
         """Return the facts of one parsed file."""
-        raise NotImplementedError
+        visitor = self.visitor_class(module_name, path, text)
+        visitor.read_module(tree)
+        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
         """Return the catalog the project's own task definitions describe."""
@@ -132,6 +136,25 @@ def skim_text(text: str, module_name: str) -> FileFacts:
         if count > 1:
             constants.pop(name, None)
     return FileFacts(module=module_name, constants=constants, functions=functions)
+
+
+def catalog_of(
+    source: str,
+    specs: Iterable[TaskSpec],
+    declared_queues: Iterable[str],
+    retry_delay_ceiling: timedelta = timedelta(hours=24),
+) -> Catalog:
+    """Build the catalog of specs extracted from code; queues have no weights there."""
+    queues = {name: Queue(name, 0, 1, None) for name in sorted(declared_queues)}
+    by_type: dict[str, TaskSpec] = {}
+    bounds: dict[str, Bounds] = {}
+    for spec in specs:
+        queues.setdefault(spec.queue, Queue(spec.queue, 0, 1, None))
+        by_type[spec.type] = spec
+        bounds[spec.type] = Bounds(spec.max_retry, spec.timeout, timedelta(days=7), retry_delay_ceiling)
+    facts = {name: TaskFacts() for name in by_type}
+    return Catalog(source, MappingProxyType(queues), MappingProxyType(by_type),
+                   MappingProxyType(bounds), MappingProxyType(facts))
 
 
 def seconds(value: Value) -> float | None:

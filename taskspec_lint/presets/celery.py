@@ -11,22 +11,20 @@ from __future__ import annotations
 import ast
 import re
 from datetime import timedelta
-from types import MappingProxyType
 
 from taskspec_lint.backoff import RetryDelay, exp, schedule
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.durations import format_duration
-from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.base import Preset, option_map, seconds
+from taskspec_lint.model import Catalog, TaskSpec
+from taskspec_lint.presets.base import Preset, catalog_of, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker, no_time_limit
-from taskspec_lint.presets.facts import CallSite, FileFacts, Option, TaskDefinition, TaskReference
+from taskspec_lint.presets.facts import CallSite, Option, TaskDefinition, TaskReference
 from taskspec_lint.presets.index import ProjectIndex
 from taskspec_lint.presets.syntax import (
     FactsVisitor,
     argument,
     is_string,
     last_segment,
-    noqa_lines,
     string,
 )
 
@@ -59,58 +57,6 @@ SIGNATURE_FUNCTIONS = frozenset({"celery.signature", "celery.canvas.signature",
                                  "celery.Signature", "celery.canvas.Signature"})
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
 TASK_METHODS = frozenset({"delay", "apply_async", "s", "si", "signature"})
-
-
-class CeleryPreset(Preset):
-    """Celery: see the module docstring."""
-
-    name = "celery"
-    tokens = (
-        b"shared_task", b"send_task", b"signature(", b"conf.update(", b"beat_schedule",
-        b"BEAT_SCHEDULE", b"task_routes", b"TASK_ROUTES", b"CELERY_ROUTES", b"task_queues",
-        b"TASK_QUEUES", b"CELERY_QUEUES", b"DEFAULT_QUEUE", b"default_queue",
-    )
-    decorator_pattern = re.compile(rb"@[\w.]*\btask\b")
-    method_pattern = re.compile(rb"\.(?:delay|apply_async|si|s|signature)\(")
-
-    def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
-        visitor = _CeleryVisitor(module_name, path, text)
-        visitor.read_module(tree)
-        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
-
-    def build_catalog(self, index: ProjectIndex) -> Catalog:
-        queues = {name: Queue(name, 0, 1, None) for name in sorted(index.queues | {DEFAULT_QUEUE})}
-        specs: dict[str, TaskSpec] = {}
-        bounds: dict[str, Bounds] = {}
-        facts: dict[str, TaskFacts] = {}
-        for name, definitions in sorted(index.tasks_by_name.items()):
-            spec = _spec_of(definitions[0])
-            queues.setdefault(spec.queue, Queue(spec.queue, 0, 1, None))
-            specs[name] = spec
-            bounds[name] = Bounds(spec.max_retry, spec.timeout, timedelta(days=7), timedelta(hours=24))
-            facts[name] = TaskFacts()
-        return Catalog("<tasks found in the checked code>", MappingProxyType(queues),
-                       MappingProxyType(specs), MappingProxyType(bounds), MappingProxyType(facts))
-
-    def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
-        checker = SiteChecker(index, catalog, explicit_catalog, builtin_prefix=BUILTIN_TASK_PREFIX)
-        checker.declared_queues = set(index.queues) | ({DEFAULT_QUEUE} if index.queues else set())
-        if explicit_catalog:
-            checker.declared_queues |= set(catalog.queues)
-        for site in index.call_sites():
-            definition = checker.resolve(site)
-            if site.report_unknown_options:
-                checker.unknown_options(site, CELERY_OPTIONS)
-            options = option_map(site.options)
-            if "countdown" in options:
-                checker.not_negative(site, options["countdown"], definition)
-            for keyword in ("time_limit", "soft_time_limit"):
-                if keyword in options and definition is not None:
-                    checker.time_limit(site, options[keyword], _limit_of(definition, keyword, catalog))
-            if "queue" in options:
-                checker.queue(site, options["queue"], definition)
-        checker.duplicate_definitions()
-        return checker.findings
 
 
 def _limit_of(definition: TaskDefinition, keyword: str, catalog: Catalog) -> timedelta | None:
@@ -172,24 +118,7 @@ class _CeleryVisitor(FactsVisitor):
             func = decorator.func if isinstance(decorator, ast.Call) else decorator
             if not self._is_task_decorator(func):
                 continue
-            function = f"{self.module_name}.{node.name}"
-            name, constant = function, None
-            options: tuple[Option, ...] = ()
-            if isinstance(decorator, ast.Call):
-                options = self.options(decorator.keywords, skip=("name",))
-                name_node = argument(decorator, 99, "name")
-                if name_node is not None:
-                    reference = self.task_reference(name_node)
-                    if reference is None or (reference.name is None and reference.constant is None):
-                        return  # a name the checker cannot resolve: not indexed
-                    name, constant = reference.name or "", reference.constant
-            self.definitions.append(TaskDefinition(
-                name, function, self.path, self.name_location(node), options, name_constant=constant,
-            ))
-            self.queues.extend(
-                option.value.text for option in options
-                if option.keyword == "queue" and option.value.text
-            )
+            self.add_definition(node, decorator, f"{self.module_name}.{node.name}", "name", "queue")
             return
 
     def _is_task_decorator(self, func: ast.expr) -> bool:
@@ -299,7 +228,7 @@ class _CeleryVisitor(FactsVisitor):
                 if is_string(key) and string(key) == "task":
                     task = item
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict":
-            task = argument(value, 99, "task")
+            task = argument(value, None, "task")
         if task is None:
             return
         reference = self.task_reference(task)
@@ -339,3 +268,41 @@ class _CeleryVisitor(FactsVisitor):
 def describe_limit(limit: timedelta) -> str:
     """Format a time limit for messages."""
     return format_duration(limit)
+
+
+class CeleryPreset(Preset):
+    """Celery: see the module docstring."""
+
+    visitor_class = _CeleryVisitor
+    name = "celery"
+    tokens = (
+        b"shared_task", b"send_task", b"signature(", b"conf.update(", b"beat_schedule",
+        b"BEAT_SCHEDULE", b"task_routes", b"TASK_ROUTES", b"CELERY_ROUTES", b"task_queues",
+        b"TASK_QUEUES", b"CELERY_QUEUES", b"DEFAULT_QUEUE", b"default_queue",
+    )
+    decorator_pattern = re.compile(rb"@[\w.]*\btask\b")
+    method_pattern = re.compile(rb"\.(?:delay|apply_async|si|s|signature)\(")
+
+    def build_catalog(self, index: ProjectIndex) -> Catalog:
+        specs = [_spec_of(definitions[0]) for _, definitions in sorted(index.tasks_by_name.items())]
+        return catalog_of("<tasks found in the checked code>", specs, index.queues | {DEFAULT_QUEUE})
+
+    def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
+        checker = SiteChecker(index, catalog, explicit_catalog, builtin_prefix=BUILTIN_TASK_PREFIX)
+        checker.declared_queues = set(index.queues) | ({DEFAULT_QUEUE} if index.queues else set())
+        if explicit_catalog:
+            checker.declared_queues |= set(catalog.queues)
+        for site in index.call_sites():
+            definition = checker.resolve(site)
+            if site.report_unknown_options:
+                checker.unknown_options(site, CELERY_OPTIONS)
+            options = option_map(site.options)
+            if "countdown" in options:
+                checker.not_negative(site, options["countdown"], definition)
+            for keyword in ("time_limit", "soft_time_limit"):
+                if keyword in options and definition is not None:
+                    checker.time_limit(site, options[keyword], _limit_of(definition, keyword, catalog))
+            if "queue" in options:
+                checker.queue(site, options["queue"], definition)
+        checker.duplicate_definitions()
+        return checker.findings

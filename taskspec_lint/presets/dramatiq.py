@@ -13,24 +13,22 @@ from __future__ import annotations
 import ast
 import re
 from datetime import timedelta
-from types import MappingProxyType
 
 from taskspec_lint.backoff import exp
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.base import Preset, option_map, seconds
+from taskspec_lint.model import Catalog, TaskSpec
+from taskspec_lint.presets.base import Preset, catalog_of, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
-    FileFacts,
     Option,
     TaskDefinition,
     TaskReference,
     Value,
 )
 from taskspec_lint.presets.index import ProjectIndex
-from taskspec_lint.presets.syntax import FactsVisitor, argument, noqa_lines
+from taskspec_lint.presets.syntax import FactsVisitor
 
 # Dramatiq 2.2 actor(): the queue of an actor declared without queue_name.
 DEFAULT_QUEUE = "default"
@@ -58,42 +56,6 @@ MESSAGE_OPTIONS = SEND_KEYWORDS | MIDDLEWARE_OPTIONS | BUNDLED_OPTIONS
 
 ACTOR_DECORATORS = frozenset({"dramatiq.actor", "dramatiq.actor.actor"})
 SEND_METHODS = frozenset({"send", "send_with_options", "message_with_options"})
-
-
-class DramatiqPreset(Preset):
-    """Dramatiq: see the module docstring."""
-
-    name = "dramatiq"
-    tokens = (b"dramatiq", b"declare_queue")
-    method_pattern = re.compile(rb"\.(?:send|send_with_options|message_with_options)\(")
-
-    def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
-        visitor = _DramatiqVisitor(module_name, path, text)
-        visitor.read_module(tree)
-        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
-
-    def build_catalog(self, index: ProjectIndex) -> Catalog:
-        queues = {name: Queue(name, 0, 1, None) for name in sorted(index.queues | {DEFAULT_QUEUE})}
-        specs: dict[str, TaskSpec] = {}
-        bounds: dict[str, Bounds] = {}
-        facts: dict[str, TaskFacts] = {}
-        for name, definitions in sorted(index.tasks_by_name.items()):
-            spec = _spec_of(definitions[0])
-            queues.setdefault(spec.queue, Queue(spec.queue, 0, 1, None))
-            specs[name] = spec
-            bounds[name] = Bounds(spec.max_retry, spec.timeout, timedelta(days=7), timedelta(days=7))
-            facts[name] = TaskFacts()
-        return Catalog("<actors found in the checked code>", MappingProxyType(queues),
-                       MappingProxyType(specs), MappingProxyType(bounds), MappingProxyType(facts))
-
-    def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
-        checker = _DramatiqChecker(index, catalog, explicit_catalog)
-        for site in index.call_sites():
-            definition = checker.resolve(site)
-            if definition is not None:
-                checker.check_options(site, definition)
-        checker.duplicate_definitions()
-        return checker.findings
 
 
 class _DramatiqChecker(SiteChecker):
@@ -172,30 +134,10 @@ class _DramatiqVisitor(FactsVisitor):
         for decorator in node.decorator_list:
             func = decorator.func if isinstance(decorator, ast.Call) else decorator
             if self.qualified_names(func) & ACTOR_DECORATORS:
-                self._actor(node, decorator)
+                self.add_definition(node, decorator, node.name, "actor_name", "queue_name")
                 break
 
     visit_AsyncFunctionDef = visit_FunctionDef
-
-    def _actor(self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr) -> None:
-        function = f"{self.module_name}.{node.name}"
-        name, constant = node.name, None
-        options: tuple[Option, ...] = ()
-        if isinstance(decorator, ast.Call):
-            options = self.options(decorator.keywords, skip=("actor_name",))
-            name_node = argument(decorator, 99, "actor_name")
-            if name_node is not None:
-                reference = self.task_reference(name_node)
-                if reference is None or (reference.name is None and reference.constant is None):
-                    return  # a name the checker cannot resolve: not indexed
-                name, constant = reference.name or "", reference.constant
-        self.definitions.append(TaskDefinition(
-            name, function, self.path, self.name_location(node), options, name_constant=constant,
-        ))
-        self.queues.extend(
-            option.value.text for option in options
-            if option.keyword == "queue_name" and option.value.kind == "str" and option.value.text
-        )
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
@@ -220,3 +162,25 @@ class _DramatiqVisitor(FactsVisitor):
                 options=self.options(node.keywords) if with_options else (),
                 report_unknown_options=with_options,
             ))
+
+
+class DramatiqPreset(Preset):
+    """Dramatiq: see the module docstring."""
+
+    visitor_class = _DramatiqVisitor
+    name = "dramatiq"
+    tokens = (b"dramatiq", b"declare_queue")
+    method_pattern = re.compile(rb"\.(?:send|send_with_options|message_with_options)\(")
+
+    def build_catalog(self, index: ProjectIndex) -> Catalog:
+        specs = [_spec_of(definitions[0]) for _, definitions in sorted(index.tasks_by_name.items())]
+        return catalog_of("<actors found in the checked code>", specs, index.queues | {DEFAULT_QUEUE}, retry_delay_ceiling=timedelta(days=7))
+
+    def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
+        checker = _DramatiqChecker(index, catalog, explicit_catalog)
+        for site in index.call_sites():
+            definition = checker.resolve(site)
+            if definition is not None:
+                checker.check_options(site, definition)
+        checker.duplicate_definitions()
+        return checker.findings

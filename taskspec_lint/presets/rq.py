@@ -22,12 +22,11 @@ from taskspec_lint.backoff import RetryDelay, schedule
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.durations import format_duration
-from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.base import Preset, option_map, seconds
+from taskspec_lint.model import Catalog, TaskSpec
+from taskspec_lint.presets.base import Preset, catalog_of, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
-    FileFacts,
     Option,
     TaskDefinition,
     TaskReference,
@@ -39,7 +38,6 @@ from taskspec_lint.presets.syntax import (
     argument,
     is_string,
     last_segment,
-    noqa_lines,
     string,
 )
 from taskspec_lint.suggest import closest
@@ -78,50 +76,6 @@ QUEUE_SETTINGS = "RQ_QUEUES"
 DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 # RQ 3.0 parse_timeout: an integer, or digits followed by one of these units.
 _DURATION_UNITS = MappingProxyType({"d": 86400, "h": 3600, "m": 60, "s": 1})
-
-
-class RQPreset(Preset):
-    """RQ: see the module docstring."""
-
-    name = "rq"
-    tokens = (b"enqueue", b"RQ_QUEUES", b"get_queue", b"import rq", b"from rq", b"django_rq")
-    decorator_pattern = re.compile(rb"@job\b")
-    skim_everything = True
-
-    def extract(self, tree: ast.Module, module_name: str, path: str, text: str) -> FileFacts:
-        visitor = _RQVisitor(module_name, path, text)
-        visitor.read_module(tree)
-        return visitor.facts(noqa_lines(text, tree) if visitor.found_anything() else {})
-
-    def build_catalog(self, index: ProjectIndex) -> Catalog:
-        queues = {name: Queue(name, 0, 1, None) for name in sorted(index.queues | {DEFAULT_QUEUE})}
-        specs: dict[str, TaskSpec] = {}
-        bounds: dict[str, Bounds] = {}
-        facts: dict[str, TaskFacts] = {}
-        for function in sorted(index.functions):
-            spec = _spec_of(function, index.tasks_by_function.get(function))
-            queues.setdefault(spec.queue, Queue(spec.queue, 0, 1, None))
-            specs[function] = spec
-            bounds[function] = Bounds(spec.max_retry, spec.timeout, timedelta(days=7), timedelta(hours=24))
-            facts[function] = TaskFacts()
-        return Catalog("<functions found in the checked code>", MappingProxyType(queues),
-                       MappingProxyType(specs), MappingProxyType(bounds), MappingProxyType(facts))
-
-    def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
-        checker = _RQChecker(index, catalog, explicit_catalog)
-        checker.declared_queues = set(index.queues)
-        if explicit_catalog:
-            checker.declared_queues |= set(catalog.queues)
-        for site in index.call_sites():
-            if site.kind in ("queue", "job"):
-                definition = index.tasks_by_function.get(site.task.function or "")
-                for option in site.options:
-                    checker.queue(site, option, definition)
-                continue
-            known, definition = checker.find_job(site)
-            if known:
-                checker.check_options(site, definition)
-        return checker.findings
 
 
 class _RQChecker(SiteChecker):
@@ -375,3 +329,33 @@ class _RQVisitor(FactsVisitor):
         for key in value.keys:
             if is_string(key):
                 self.queues.append(string(key))
+
+
+class RQPreset(Preset):
+    """RQ: see the module docstring."""
+
+    visitor_class = _RQVisitor
+    name = "rq"
+    tokens = (b"enqueue", b"RQ_QUEUES", b"get_queue", b"import rq", b"from rq", b"django_rq")
+    decorator_pattern = re.compile(rb"@job\b")
+    skim_everything = True
+
+    def build_catalog(self, index: ProjectIndex) -> Catalog:
+        specs = [_spec_of(function, index.tasks_by_function.get(function)) for function in sorted(index.functions)]
+        return catalog_of("<functions found in the checked code>", specs, index.queues | {DEFAULT_QUEUE})
+
+    def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
+        checker = _RQChecker(index, catalog, explicit_catalog)
+        checker.declared_queues = set(index.queues)
+        if explicit_catalog:
+            checker.declared_queues |= set(catalog.queues)
+        for site in index.call_sites():
+            if site.kind in ("queue", "job"):
+                definition = index.tasks_by_function.get(site.task.function or "")
+                for option in site.options:
+                    checker.queue(site, option, definition)
+                continue
+            known, definition = checker.find_job(site)
+            if known:
+                checker.check_options(site, definition)
+        return checker.findings

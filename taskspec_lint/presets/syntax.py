@@ -230,6 +230,39 @@ class FactsVisitor(ast.NodeVisitor):
             if keyword.arg is not None and keyword.arg not in skipped
         )
 
+    def add_definition(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        decorator: ast.expr,
+        default_name: str,
+        name_keyword: str,
+        queue_keyword: str,
+    ) -> None:
+        """Record the task that ``decorator`` defines on ``node``, with the decorator's options.
+
+        The task's name is the ``name_keyword`` argument when given (a literal or a
+        constant of another module), else ``default_name``. A name the checker cannot
+        resolve leaves the task out of the index.
+        """
+        name, constant = default_name, None
+        options: tuple[Option, ...] = ()
+        if isinstance(decorator, ast.Call):
+            options = self.options(decorator.keywords, skip=(name_keyword,))
+            name_node = argument(decorator, None, name_keyword)
+            if name_node is not None:
+                reference = self.task_reference(name_node)
+                if reference is None or (reference.name is None and reference.constant is None):
+                    return
+                name, constant = reference.name or "", reference.constant
+        function = f"{self.module_name}.{node.name}"
+        self.definitions.append(TaskDefinition(
+            name, function, self.path, self.name_location(node), options, name_constant=constant,
+        ))
+        self.queues.extend(
+            option.value.text for option in options
+            if option.keyword == queue_keyword and option.value.kind == "str" and option.value.text
+        )
+
     def found_anything(self) -> bool:
         """Return whether the file defines or names any task, so its noqa comments matter."""
         return bool(self.definitions or self.call_sites)
@@ -325,11 +358,16 @@ def string(node: ast.AST | None) -> str:
     return _string(node)
 
 
-def argument(node: ast.Call, position: int, keyword: str | None) -> ast.expr | None:
-    """Return the argument at ``position`` or passed as ``keyword``, or None."""
+def argument(node: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
+    """Return the argument at ``position`` or passed as ``keyword``, or None.
+
+    A position of None means keyword only; a ``*args`` before the position hides it.
+    """
     for item in node.keywords:
         if keyword is not None and item.arg == keyword:
             return item.value
+    if position is None:
+        return None
     positional: Sequence[ast.expr] = node.args
     if any(isinstance(arg, ast.Starred) for arg in positional[: position + 1]):
         return None
