@@ -276,7 +276,7 @@ def test_environment_variable_catalog():
 def test_environment_variable_broken_catalog():
     path = CATALOGS / "zero-attempts.yaml"
 
-    completed = run_python("import taskspec_lint", path)
+    completed = run_python("from taskspec_lint import spec", path)
 
     assert completed.returncode != 0
     assert "CatalogError" in completed.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -219,3 +220,17 @@ def test_rules_command(tmp_path: Path) -> None:
     result = run_cli("rules", cwd=tmp_path)
     assert result.returncode == 0
     assert "TSK301 missing-compensation" in result.stdout
+
+
+def test_runtime_catalog_setting_is_ignored(tmp_path: Path) -> None:
+    """TASKSPEC_CATALOG configures the runtime registry; the linter never loads it."""
+    write(tmp_path / "broken.yaml", "tasks: [\n")
+    write(tmp_path / "app.py", BAD_CALL)
+    result = subprocess.run(
+        [sys.executable, "-m", "taskspec_lint.cli", "app.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TASKSPEC_CATALOG": str(tmp_path / "broken.yaml")},
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "TSK101" in result.stdout
