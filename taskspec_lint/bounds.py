@@ -22,7 +22,7 @@ OVERRIDE_OPTIONS = ("queue", "max_retry", "timeout", "retry_delay", "unique_ttl"
 
 
 class ProblemKind(enum.Enum):
-    """What is wrong with an override."""
+    """The kind of problem an override has."""
 
     WRONG_TYPE = "wrong-type"
     OUT_OF_BOUND = "out-of-bound"

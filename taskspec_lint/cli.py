@@ -113,7 +113,11 @@ def _check_command(argv: list[str]) -> int:
     else:
         explicit = options.catalog or config.catalog
         files = [(path, display_path(path)) for path in iter_python_files(paths, config)]
-        cache = None if options.no_cache else Path(options.cache_dir) if options.cache_dir else default_cache_directory(config)
+        cache: Path | None = None
+        if options.cache_dir and not options.no_cache:
+            cache = Path(options.cache_dir)
+        elif not options.no_cache:
+            cache = default_cache_directory(config)
         findings, summary, _ = run_preset(
             files, preset, config, load_catalog(explicit) if explicit else None, cache
         )

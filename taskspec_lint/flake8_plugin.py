@@ -143,8 +143,8 @@ def _preset_findings_cached(root: Path, config: Config, catalog_path: str | None
 def _preset_findings(config: Config, catalog_path: str | None) -> dict[str, list[Finding]]:
     """Return the findings of the project that ``config`` belongs to, by absolute path.
 
-    A preset needs the whole project, so the first file of a run indexes it (from the disk
-    cache when it can); the other files of the run reuse the result.
+    A preset needs the whole project, so the first file of a run indexes it, from the disk
+    cache when it can. The other files of the run reuse the result.
     """
     root = config.root if config.root is not None else Path.cwd()
     return _preset_findings_cached(root.resolve(), config, catalog_path)

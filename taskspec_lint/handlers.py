@@ -76,7 +76,7 @@ def handler(task_type: str, *, compensate: HandlerFunction | None = None) -> Cal
     """Register the decorated function or class as the handler of ``task_type``.
 
     On a function, ``compensate=`` names the compensation. On a class, the class is
-    instantiated once with no arguments and its ``handle`` method is the handler; its
+    instantiated once with no arguments, and its ``handle`` method is the handler. Its
     ``compensate`` method, if defined, is the compensation. The decorated object is
     returned unchanged.
     """

@@ -43,7 +43,7 @@ class EnqueueResult:
 
 @dataclass(frozen=True)
 class TaskMessage:
-    """What a backend receives: the resolved options, the payload and the deduplication key."""
+    """The message a backend receives: the resolved options, the payload and the deduplication key."""
 
     task_type: str
     payload: Any

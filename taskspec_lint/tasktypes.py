@@ -46,7 +46,7 @@ REGISTRY: Mapping[str, TaskSpec] = MappingProxyType(_specs)
 
 # spec(task_type) returns the spec of task_type, or None when the active catalog has no
 # such type: the comma-ok lookup. It is the registry dict's own get method, so a lookup
-# costs what a dict lookup costs; use_catalog() updates that dict in place to keep it valid.
+# costs what a dict lookup costs. use_catalog() updates that dict in place to keep it valid.
 spec: Callable[[str], TaskSpec | None] = _specs.get
 
 

@@ -20,7 +20,7 @@ _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
 def file_is_skipped(lines: list[str]) -> bool:
-    """Return whether a ``# flake8: noqa`` line asks to skip the whole file."""
+    """Return whether a ``# flake8: noqa`` line skips the whole file."""
     return any(_FILE_NOQA.match(line) for line in lines)
 
 

@@ -174,7 +174,7 @@ class RedundantOverride(Rule):
     Why: the call keeps working, but it pins today's value, so when the catalog changes
     this call site silently keeps the old one.
 
-    Example: ``enqueue("email.send", payload, max_retry=9)`` where the catalog says 9.
+    Example: ``enqueue("email.send", payload, max_retry=9)`` where the catalog sets 9.
 
     Fix: drop the override. Off unless selected.
     """
@@ -186,7 +186,7 @@ class RedundantOverride(Rule):
 
 
 class DeduplicationDisabled(Rule):
-    """``unique_ttl=0`` turns off the deduplication window the catalog asks for.
+    """``unique_ttl=0`` turns off the deduplication window the catalog sets.
 
     Why: the window stops bursts of identical tasks (a reindex per keystroke, a
     revalidation per save) from flooding the queue. Without it every duplicate runs.

@@ -1,6 +1,6 @@
 """The shared part of the presets: the Preset interface, skimming, and catalog building.
 
-A preset describes one queue library. It says which files could matter (byte tokens),
+A preset describes one queue library. Its byte tokens pick the files worth parsing. It
 extracts facts from each such file (task definitions, constants, declared queues, call
 sites), turns the definitions into a catalog, and checks every call site against the
 catalog and the project index.

@@ -1,4 +1,4 @@
-"""What a preset extracts from one file: task definitions, constants, queues, call sites.
+"""Facts a preset extracts from one file: task definitions, constants, queues, call sites.
 
 Facts are plain data that round-trip through JSON, so the project index can cache them
 on disk by file content and a warm run parses nothing.
@@ -47,7 +47,7 @@ class Option:
 
 @dataclass(frozen=True)
 class TaskReference:
-    """How a call site names its task: a literal, a constant in another module, or a function.
+    """The way a call site names its task: a literal, a constant in another module, or a function.
 
     ``name`` is a resolved task name. ``constant`` is the fully qualified name of a
     module-level constant to look up in the index. ``function`` is the fully qualified
@@ -64,7 +64,7 @@ class TaskDefinition:
     """A task defined in the checked code, with the options of its decorator.
 
     ``name_constant`` is the fully qualified name of a constant in another module that
-    holds the task name; the index fills in ``name`` from it once every file is read.
+    contains the task name; the index fills in ``name`` from it once every file is read.
     """
 
     name: str
@@ -77,7 +77,7 @@ class TaskDefinition:
 
 @dataclass(frozen=True)
 class CallSite:
-    """A place that sends a task or names one: ``kind`` says which form (``send_task``, ...)."""
+    """A place that sends a task or names one; ``kind`` is its form (``send_task``, ...)."""
 
     kind: str
     path: str

@@ -1,9 +1,9 @@
 """Fact extraction on the standard library's ``ast``, shared by the presets.
 
 The presets read every file of a project that could define or send a task. libcst with
-scope metadata costs about a second per file on this kind of code, which would make a
-Celery project take a minute, so the index reads files with ``ast`` instead: its parse is
-several times faster and needs no extra passes. Names are resolved through the module's
+scope metadata costs about a second per file on this kind of code, so a Celery project
+would take a minute. The index reads files with ``ast`` instead, whose parse is several
+times faster and needs no extra passes. Names are resolved through the module's
 imports, without scope analysis: a local variable that shadows an imported name is
 read as the import.
 """
