@@ -17,7 +17,12 @@ least disturbed by other work on the machine. The script measures:
 - flake8 on one project with the TSK plugin installed against flake8 without it. flake8
   7 has no option that stops an installed plugin from loading, so the baseline runs the
   same flake8, pycodestyle, pyflakes and mccabe versions from a second virtualenv, kept
-  in the cache folder, where taskspec-lint is not installed.
+  in the cache folder, where taskspec-lint is not installed;
+- the presets. For each of PRESET_RUNS, one ``--preset NAME --format json --no-cache``
+  run gives the task definitions, call sites, parsed files and findings. A cold
+  ``--preset celery`` run over all five projects with an empty ``--cache-dir`` is timed,
+  then a warm run on the same cache. Each of INJECTIONS misspells one task name in a
+  temporary copy of a project and must add exactly one TSK101 finding.
 
 It prints a table, writes the same figures as JSON with ``--json FILE``, and exits 0
 even when a target is missed, because a miss is a result to report. It exits 2 only
@@ -38,6 +43,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tokenize
 import warnings
@@ -63,6 +69,13 @@ PLUGIN_NAME = "taskspec-lint"
 
 EXIT_OK = 0
 EXIT_CORPUS_UNAVAILABLE = 2
+
+# A cold preset run over the whole corpus may take at most this many times ruff's time,
+# and a warm run on the cache the cold run wrote at most this many seconds.
+PRESET_COLD_RUFF_RATIO_TARGET = 1.5
+PRESET_WARM_TARGET_SECONDS = 0.5
+# The preset that the cold and warm runs measure.
+TIMED_PRESET = "celery"
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,85 @@ PROJECTS = (
     Project("apache-airflow-core", "3.3.2"),
     Project("pretix", "2026.8.0"),
     Project("netbox", "4.7.3"),
+)
+
+
+@dataclass(frozen=True)
+class PresetRun:
+    """One preset on one project of the corpus, a row of the per-project table.
+
+    ``expect_silent`` marks a project that does not use the preset's library, so every
+    finding there is a false positive.
+    """
+
+    preset: str
+    project: str
+    expect_silent: bool = False
+
+
+PRESET_RUNS = (
+    PresetRun("celery", "weblate"),
+    PresetRun("celery", "pretix"),
+    PresetRun("celery", "apache-superset"),
+    PresetRun("rq", "netbox"),
+    PresetRun("dramatiq", "apache-airflow-core", expect_silent=True),
+    PresetRun("celery", "apache-airflow-core", expect_silent=True),
+)
+
+
+@dataclass(frozen=True)
+class SitePattern:
+    """A kind of call site that a preset checks, found in source text by regular expression.
+
+    ``item`` must capture the task name in a group called ``name``. With ``block``, the
+    item is searched only inside the braces that a match of ``block`` opens, up to the
+    first closing brace at the indentation of the ``block`` line.
+    """
+
+    kind: str
+    item: re.Pattern[str]
+    block: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class Injection:
+    """A misspelled task name at one real call site of a temporary copy of a project."""
+
+    preset: str
+    project: str
+    patterns: tuple[SitePattern, ...]
+
+
+# Sites that name a task with a string. A misspelled function reference, as in
+# "send_mial.s()", raises NameError and the preset does not report it, so ".s()" sites
+# cannot be used.
+_QUOTED_NAME = r"""(?P<quote>["'])(?P<name>[A-Za-z_][\w\-]*(?:\.[\w\-]+)*)(?P=quote)"""
+CELERY_SITES = (
+    SitePattern("send_task", re.compile(r"\.send_task\(\s*" + _QUOTED_NAME)),
+    SitePattern(
+        "beat schedule entry",
+        re.compile(r"""["']task["']\s*:\s*""" + _QUOTED_NAME),
+        re.compile(r"^(?P<indent>[ \t]*)(?:[\w.]+\.)?(?:beat_schedule|CELERY_BEAT_SCHEDULE|CELERYBEAT_SCHEDULE)"
+                   r"\s*=\s*\{", re.MULTILINE),
+    ),
+    SitePattern(
+        "task_routes key",
+        # A dotted name, so the "queue" key of a route that spans lines is never taken.
+        re.compile(r"""^[ \t]*(?P<quote>["'])(?P<name>[A-Za-z_]\w*(?:\.\w+)+)(?P=quote)[ \t]*:""", re.MULTILINE),
+        re.compile(r"^(?P<indent>[ \t]*)(?:[\w.]+\.)?(?:task_routes|CELERY_TASK_ROUTES|CELERY_ROUTES)"
+                   r"\s*=\s*\{", re.MULTILINE),
+    ),
+)
+RQ_SITES = (
+    SitePattern(
+        "enqueue with a dotted path",
+        re.compile(r"""\.enqueue(?:_call)?\(\s*(?P<quote>["'])(?P<name>[A-Za-z_]\w*(?:\.\w+)+)(?P=quote)"""),
+    ),
+)
+INJECTIONS = (
+    Injection("celery", "weblate", CELERY_SITES),
+    Injection("celery", "apache-superset", CELERY_SITES),
+    Injection("rq", "netbox", RQ_SITES),
 )
 
 
@@ -147,6 +239,7 @@ class Report:
     ruff: dict[str, Any] = field(default_factory=dict)
     ast_parse: dict[str, Any] = field(default_factory=dict)
     flake8: dict[str, Any] = field(default_factory=dict)
+    presets: dict[str, Any] = field(default_factory=dict)
 
 
 # Corpus ---------------------------------------------------------------------------------
@@ -268,24 +361,29 @@ def time_command(command: Sequence[str], cwd: Path, repeat: int) -> tuple[Timing
 def measure_cli(sources: Path, folders: Sequence[str], repeat: int) -> dict[str, Any]:
     """Time the command line on every project at once; record its findings and counts.
 
-    A crash is an exit code other than 0 (clean) or 1 (findings), or a traceback
-    on stderr. The figures are still reported, with ``crashed`` set.
+    A crash is reported with ``crashed`` set (see read_cli_output), with the figures.
     """
     command = [sys.executable, "-m", "taskspec_lint.cli", "--format", "json", *folders]
     timing, completed = time_command(command, sources, repeat)
-    crashed = completed.returncode not in (0, 1) or "Traceback" in completed.stderr
+    return {"command": command, **timing.as_dict(), **read_cli_output(completed)}
+
+
+def read_cli_output(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """Return the exit code, summary and findings of a ``--format json`` run, and whether it crashed.
+
+    A crash is an exit code other than 0 (clean) or 1 (findings), a traceback on stderr,
+    or output that is not JSON.
+    """
     result: dict[str, Any] = {
-        "command": command,
-        **timing.as_dict(),
         "exit_code": completed.returncode,
-        "crashed": crashed,
+        "crashed": completed.returncode not in (0, 1) or "Traceback" in completed.stderr,
         "stderr": completed.stderr[-4000:],
+        "findings": [],
     }
     try:
         document = json.loads(completed.stdout)
     except json.JSONDecodeError:
         result["crashed"] = True
-        result["findings"] = []
         return result
     result["summary"] = document["summary"]
     result["findings"] = [
@@ -496,6 +594,170 @@ def measure_flake8(cache: Path, sources: Path, project: str, repeat: int) -> dic
     return result
 
 
+# Presets --------------------------------------------------------------------------------
+
+
+def preset_command(preset: str, folders: Sequence[str], cache_directory: Path | None) -> list[str]:
+    """Return the command line of a preset run; without ``cache_directory`` it uses --no-cache."""
+    cache = ["--cache-dir", str(cache_directory)] if cache_directory is not None else ["--no-cache"]
+    return [sys.executable, "-m", "taskspec_lint.cli", "--preset", preset, "--format", "json",
+            *cache, *folders]
+
+
+def run_preset(preset: str, folders: Sequence[str], cwd: Path) -> dict[str, Any]:
+    """Run a preset once with --no-cache and return its output (see read_cli_output)."""
+    command = preset_command(preset, folders, None)
+    timing, completed = time_command(command, cwd, 1)
+    return {"command": command, "seconds": timing.best, **read_cli_output(completed)}
+
+
+def measure_preset_table(sources: Path, corpus: Sequence[ProjectSize]) -> list[dict[str, Any]]:
+    """Run each of PRESET_RUNS once and return one row per run: counts and findings."""
+    folders = {size.name: size.folder for size in corpus}
+    rows = []
+    for run in PRESET_RUNS:
+        output = run_preset(run.preset, [folders[run.project]], sources)
+        rows.append({"preset": run.preset, "project": run.project,
+                     "expect_silent": run.expect_silent, **output})
+    return rows
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def measure_preset_speed(sources: Path, folders: Sequence[str], repeat: int) -> dict[str, Any]:
+    """Time a cold run of TIMED_PRESET on every project, then a warm run on the same cache.
+
+    Each repetition gets a new empty temporary cache folder, so every cold run parses
+    the whole corpus and every warm run reads what the cold run before it wrote.
+    """
+    cold, warm = Timing(), Timing()
+    outputs: dict[str, dict[str, Any]] = {}
+    cache_bytes = 0
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="taskspec-preset-cache-") as temporary:
+            cache = Path(temporary)
+            for timing, label in ((cold, "cold"), (warm, "warm")):
+                single, completed = time_command(preset_command(TIMED_PRESET, folders, cache), sources, 1)
+                timing.runs.extend(single.runs)
+                timing.cpu_runs.extend(single.cpu_runs)
+                outputs[label] = read_cli_output(completed)
+            cache_bytes = folder_bytes(cache)
+    same = (outputs["cold"].get("summary") == outputs["warm"].get("summary")
+            and outputs["cold"]["findings"] == outputs["warm"]["findings"])
+    return {
+        "preset": TIMED_PRESET,
+        "command": preset_command(TIMED_PRESET, folders, Path("<empty temporary folder>")),
+        "cold": {**cold.as_dict(), **outputs["cold"]},
+        "warm": {**warm.as_dict(), **outputs["warm"]},
+        "warm_matches_cold": same,
+        "cache_bytes": cache_bytes,
+    }
+
+
+def find_block_end(text: str, start: int, indent: str) -> int:
+    """Return the offset of the first line after ``start`` that closes a brace at ``indent``."""
+    closing = re.compile(rf"^{re.escape(indent)}[}}\]]", re.MULTILINE)
+    match = closing.search(text, start)
+    return match.start() if match else len(text)
+
+
+def find_site(folder: Path, patterns: Sequence[SitePattern]) -> dict[str, Any] | None:
+    """Return the first site of ``folder`` that matches one of ``patterns``, tried in order.
+
+    Files are searched in sorted path order. A match on a commented-out line is skipped.
+    """
+    files = python_files(folder)
+    for pattern in patterns:
+        for path in files:
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            spans = [(0, len(text))]
+            if pattern.block is not None:
+                spans = [(block.end(), find_block_end(text, block.end(), block["indent"]))
+                         for block in pattern.block.finditer(text)]
+            for start, end in spans:
+                for match in pattern.item.finditer(text, start, end):
+                    line_start = text.rfind("\n", 0, match.start()) + 1
+                    if text[line_start:match.start()].lstrip().startswith("#"):
+                        continue
+                    return {"kind": pattern.kind, "path": path, "name": match["name"],
+                            "start": match.start("name"), "line": text.count("\n", 0, match.start("name")) + 1}
+    return None
+
+
+def misspell(name: str) -> str:
+    """Swap the last two adjacent, different letters of the last dotted segment of ``name``."""
+    head, dot, last = name.rpartition(".")
+    for index in range(len(last) - 2, -1, -1):
+        first, second = last[index], last[index + 1]
+        if first != second and first.isalpha() and second.isalpha():
+            last = last[:index] + second + first + last[index + 2:]
+            return head + dot + last
+    return name + "x"
+
+
+def edit_file(path: Path, start: int, old: str, new: str) -> None:
+    """Replace ``old`` at character offset ``start`` of ``path`` with ``new``."""
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    if text[start:start + len(old)] != old:
+        raise ValueError(f"{path}: expected {old!r} at offset {start}")
+    path.write_text(text[:start] + new + text[start + len(old):], encoding="utf-8", errors="surrogateescape")
+
+
+def finding_key(finding: dict[str, Any]) -> tuple[str, int, str, str]:
+    return finding["path"], finding["line"], finding["code"], finding["message"]
+
+
+def run_injection(injection: Injection, sources: Path, folder: str) -> dict[str, Any]:
+    """Misspell one task name in a temporary copy of a project; expect one new TSK101 there.
+
+    The preset runs on the copy before and after the edit. The result is PASS when the
+    edit adds exactly one finding, TSK101 at the edited line, and removes none.
+    """
+    result: dict[str, Any] = {"preset": injection.preset, "project": injection.project}
+    with tempfile.TemporaryDirectory(prefix="taskspec-injection-") as temporary:
+        root = Path(temporary)
+        shutil.copytree(sources / folder, root / folder)
+        site = find_site(root / folder, injection.patterns)
+        if site is None:
+            kinds = ", ".join(pattern.kind for pattern in injection.patterns)
+            result.update(status="NO SITE", reason=f"no {kinds} found in {folder}")
+            return result
+
+        display = site["path"].relative_to(root).as_posix()
+        misspelled = misspell(site["name"])
+        result.update(kind=site["kind"], path=display, line=site["line"], name=site["name"],
+                      misspelled=misspelled)
+        before = run_preset(injection.preset, [folder], root)
+        edit_file(site["path"], site["start"], site["name"], misspelled)
+        after = run_preset(injection.preset, [folder], root)
+
+    old_keys = {finding_key(finding) for finding in before["findings"]}
+    new_keys = {finding_key(finding) for finding in after["findings"]}
+    added = [finding for finding in after["findings"] if finding_key(finding) not in old_keys]
+    removed = [finding for finding in before["findings"] if finding_key(finding) not in new_keys]
+    result.update(added=added, removed=removed, crashed=before["crashed"] or after["crashed"])
+    expected = [finding for finding in added
+                if finding["code"] == "TSK101" and finding["path"] == display and finding["line"] == site["line"]]
+    passed = not result["crashed"] and not removed and len(added) == 1 and len(expected) == 1
+    result["status"] = "PASS" if passed else "FAIL"
+    if not passed:
+        result["reason"] = (f"expected one new TSK101 at {display}:{site['line']}; "
+                            f"{len(added)} added, {len(removed)} removed, crashed={result['crashed']}")
+    return result
+
+
+def measure_presets(sources: Path, corpus: Sequence[ProjectSize], repeat: int) -> dict[str, Any]:
+    folders = {size.name: size.folder for size in corpus}
+    return {
+        "table": measure_preset_table(sources, corpus),
+        "speed": measure_preset_speed(sources, [size.folder for size in corpus], repeat),
+        "injections": [run_injection(injection, sources, folders[injection.project])
+                       for injection in INJECTIONS],
+    }
+
+
 # Report ---------------------------------------------------------------------------------
 
 
@@ -591,6 +853,76 @@ def print_flake8(report: Report) -> None:
     print()
 
 
+def print_presets(report: Report) -> None:
+    presets = report.presets
+    print("Presets, one run per project with --no-cache")
+    print(f"{'preset':<10}{'project':<22}{'definitions':>12}{'call sites':>11}{'parsed':>8}"
+          f"{'checked':>9}{'findings':>9}{'wall s':>8}")
+    for row in presets["table"]:
+        summary = row.get("summary", {})
+        findings = "crashed" if row["crashed"] else str(len(row["findings"]))
+        project = row["project"] + (" *" if row["expect_silent"] else "")
+        print(f"{row['preset']:<10}{project:<22}{summary.get('task_definitions', '-'):>12}"
+              f"{summary.get('call_sites', '-'):>11}{summary.get('files_parsed', '-'):>8}"
+              f"{summary.get('files_checked', '-'):>9}{findings:>9}{row['seconds']:>8.2f}")
+    print("* the project does not use the library, so every finding is a false positive")
+    for row in presets["table"]:
+        for finding in row["findings"]:
+            print(f"  {row['preset']}: {finding['path']}:{finding['line']}: {finding['code']} {finding['message']}")
+        if row["crashed"]:
+            print(f"  {row['preset']} on {row['project']} crashed, exit code {row['exit_code']}:")
+            print(row["stderr"])
+    print()
+
+    speed = presets["speed"]
+    print(timing_header(f"--preset {speed['preset']}, all five projects"))
+    print(timing_row("cold: empty --cache-dir", speed["cold"]))
+    print(timing_row("warm: same cache, run again", speed["warm"]))
+    summary = speed["cold"].get("summary", {})
+    print(f"cold run: {summary.get('task_definitions')} task definitions, {summary.get('call_sites')} call sites, "
+          f"{summary.get('files_parsed')} of {summary.get('files_checked')} files parsed, "
+          f"{len(speed['cold']['findings'])} findings; cache {speed['cache_bytes'] / 1e6:.1f} MB; "
+          f"warm run gives the same summary and findings: {'yes' if speed['warm_matches_cold'] else 'NO'}")
+    print()
+
+    print("Injected defects: one task name misspelled in a temporary copy of the project")
+    for result in presets["injections"]:
+        label = f"{result['status']:<8}{result['preset']} on {result['project']}"
+        if result["status"] == "NO SITE":
+            print(f"{label}: {result['reason']}")
+            continue
+        print(f"{label}: {result['kind']} {result['name']!r} -> {result['misspelled']!r} "
+              f"at {result['path']}:{result['line']}")
+        for finding in result["added"]:
+            print(f"          added:   {finding['path']}:{finding['line']}: {finding['code']} {finding['message']}")
+        for finding in result["removed"]:
+            print(f"          removed: {finding['path']}:{finding['line']}: {finding['code']} {finding['message']}")
+        if result["status"] != "PASS":
+            print(f"          {result['reason']}")
+    print()
+
+
+def print_preset_targets(report: Report) -> None:
+    presets = report.presets
+    cold, warm = presets["speed"]["cold"], presets["speed"]["warm"]
+    if report.ruff["available"]:
+        ratio = cold["seconds"] / report.ruff["seconds"]
+        label = f"preset cold / ruff time at most {PRESET_COLD_RUFF_RATIO_TARGET:g}"
+        print(f"{label:<46}{ratio:>11.2f}x  {verdict(ratio <= PRESET_COLD_RUFF_RATIO_TARGET)}")
+    else:
+        print(f"{'preset cold / ruff time':<46}{'no ruff':>12}  SKIPPED")
+    label = f"preset warm run at most {PRESET_WARM_TARGET_SECONDS:g} s"
+    print(f"{label:<46}{warm['seconds']:>11.3f}s  {verdict(warm['seconds'] <= PRESET_WARM_TARGET_SECONDS)}")
+
+    silent = sum(len(row["findings"]) for row in presets["table"] if row["expect_silent"])
+    print(f"{'preset findings where the library is unused: 0':<46}{silent:>12}  {verdict(silent == 0)}")
+    crashed = any(row["crashed"] for row in presets["table"]) or cold["crashed"] or warm["crashed"]
+    print(f"{'preset runs without a crash':<46}{'crashed' if crashed else 'no crash':>12}  {verdict(not crashed)}")
+    tried = [result for result in presets["injections"] if result["status"] != "NO SITE"]
+    passed = sum(1 for result in tried if result["status"] == "PASS")
+    print(f"{'injected defects reported':<46}{f'{passed} of {len(tried)}':>12}  {verdict(passed == len(tried))}")
+
+
 def print_targets(report: Report) -> None:
     print(f"{'target':<46}{'measured':>12}  result")
     if report.ruff["available"]:
@@ -609,6 +941,8 @@ def print_targets(report: Report) -> None:
           f"{verdict(findings == FINDINGS_TARGET)}")
     print(f"{'CLI runs without a crash':<46}{'crashed' if report.cli['crashed'] else 'no crash':>12}  "
           f"{verdict(not report.cli['crashed'])}")
+    if report.presets:
+        print_preset_targets(report)
     print()
 
 
@@ -638,6 +972,8 @@ def print_report(report: Report) -> None:
     print_corpus(report)
     print_timings(report)
     print_flake8(report)
+    if report.presets:
+        print_presets(report)
     print_targets(report)
     print_findings(report)
 
@@ -650,6 +986,8 @@ def write_json(path: Path, report: Report) -> None:
     }
     if report.ruff.get("available"):
         document["cli_ruff_ratio"] = report.cli["seconds"] / report.ruff["seconds"]
+        if report.presets:
+            document["preset_cold_ruff_ratio"] = report.presets["speed"]["cold"]["seconds"] / report.ruff["seconds"]
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
@@ -665,6 +1003,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--flake8-project", default="netbox", choices=[p.name for p in PROJECTS],
                         help="the project flake8 is timed on (default: netbox)")
     parser.add_argument("--skip-flake8", action="store_true", help="do not time flake8")
+    parser.add_argument("--skip-presets", action="store_true",
+                        help="do not run the presets (per-project table, cold and warm runs, injected defects)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     arguments = parser.parse_args(argv)
     if arguments.repeat < 1:
@@ -696,6 +1036,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments.skip_flake8:
         project = next(p for p in PROJECTS if p.name == arguments.flake8_project)
         report.flake8 = measure_flake8(cache, sources, project.folder_name, arguments.repeat)
+    if not arguments.skip_presets:
+        report.presets = measure_presets(sources, corpus, arguments.repeat)
 
     print_report(report)
     if arguments.json:
