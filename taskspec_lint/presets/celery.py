@@ -51,12 +51,21 @@ BUILTIN_TASK_PREFIX = "celery."
 
 SCHEDULE_NAMES = frozenset({"beat_schedule", "CELERY_BEAT_SCHEDULE", "CELERYBEAT_SCHEDULE"})
 ROUTE_NAMES = frozenset({"task_routes", "CELERY_TASK_ROUTES", "CELERY_ROUTES"})
+# task_annotations maps task names (or "*") to attributes to set on them.
+ANNOTATION_NAMES = frozenset({"task_annotations", "CELERY_TASK_ANNOTATIONS", "CELERY_ANNOTATIONS"})
 QUEUE_NAMES = frozenset({"task_queues", "CELERY_TASK_QUEUES", "CELERY_QUEUES"})
 DEFAULT_QUEUE_NAMES = frozenset({"task_default_queue", "CELERY_TASK_DEFAULT_QUEUE", "CELERY_DEFAULT_QUEUE"})
 SIGNATURE_FUNCTIONS = frozenset({"celery.signature", "celery.canvas.signature",
                                  "celery.Signature", "celery.canvas.Signature"})
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
-TASK_METHODS = frozenset({"delay", "apply_async", "s", "si", "signature"})
+TASK_METHODS = frozenset({
+    "delay", "apply_async", "s", "si", "signature",
+    # Celery 5.4's DjangoTask: send once the database transaction commits.
+    "delay_on_commit", "apply_async_on_commit",
+})
+OPTION_METHODS = frozenset({"apply_async", "apply_async_on_commit"})
+# Other libraries' functions called signature(), such as inspect.signature(callable).
+FOREIGN_SIGNATURES = ("inspect.", "funcsigs.")
 
 
 def _limit_of(definition: TaskDefinition, keyword: str, catalog: Catalog) -> timedelta | None:
@@ -145,6 +154,8 @@ class _CeleryVisitor(FactsVisitor):
             if method == "update" and last_segment(func.value) == "conf":
                 self._conf_update(node)
                 return
+            if (self.qualified_name(func) or "").startswith(FOREIGN_SIGNATURES):
+                return
             if method in TASK_METHODS and self._task_method(node, func, method):
                 return
         if self.qualified_name(func) in SIGNATURE_FUNCTIONS or (
@@ -171,12 +182,12 @@ class _CeleryVisitor(FactsVisitor):
         if receiver is None or method == "signature" and node.args and is_string(node.args[0]):
             return False
         options: tuple[Option, ...] = ()
-        if method == "apply_async":
+        if method in OPTION_METHODS:
             options = self.options(node.keywords, skip=("args", "kwargs"))
         self.call_sites.append(CallSite(
             kind=method, path=self.path, location=self.location(node),
             task=TaskReference(function=receiver), task_location=self.location(func.value),
-            options=options, report_unknown_options=method == "apply_async",
+            options=options, report_unknown_options=method in OPTION_METHODS,
         ))
         return True
 
@@ -199,7 +210,7 @@ class _CeleryVisitor(FactsVisitor):
     def _setting(self, name: str | None, value: ast.expr) -> None:
         if name in SCHEDULE_NAMES:
             self._schedule_entries(value)
-        elif name in ROUTE_NAMES:
+        elif name in ROUTE_NAMES or name in ANNOTATION_NAMES:
             self._routes(value)
         elif name in QUEUE_NAMES:
             self._declared_queues(value)
@@ -239,20 +250,21 @@ class _CeleryVisitor(FactsVisitor):
             ))
 
     def _routes(self, value: ast.expr) -> None:
-        tables = [element for element in value.elts] if isinstance(value, ast.List | ast.Tuple) else [value]
-        for table in tables:
-            if not isinstance(table, ast.Dict):
-                continue
-            for key, route in zip(table.keys, table.values):
-                if isinstance(route, ast.Dict):
-                    for item_key, item in zip(route.keys, route.values):
-                        if is_string(item_key) and string(item_key) == "queue" and is_string(item):
-                            self.queues.append(string(item))
-                if key is not None and is_string(key) and not any(char in string(key) for char in "*?["):
-                    self.call_sites.append(CallSite(
-                        kind="route", path=self.path, location=self.location(key),
-                        task=TaskReference(name=string(key)), task_location=self.location(key),
-                    ))
+        """Read task names from routes or annotations, in any of Celery's literal forms.
+
+        The forms are a dict by task name, a list of such dicts, and the ordered form, a
+        list of (name or glob, route) pairs.
+        """
+        for key, route in _route_pairs(value):
+            if isinstance(route, ast.Dict):
+                for item_key, item in zip(route.keys, route.values):
+                    if is_string(item_key) and string(item_key) == "queue" and is_string(item):
+                        self.queues.append(string(item))
+            if key is not None and is_string(key) and not any(char in string(key) for char in "*?["):
+                self.call_sites.append(CallSite(
+                    kind="route", path=self.path, location=self.location(key),
+                    task=TaskReference(name=string(key)), task_location=self.location(key),
+                ))
 
     def _declared_queues(self, value: ast.expr) -> None:
         if isinstance(value, ast.List | ast.Tuple | ast.Set):
@@ -270,6 +282,17 @@ def describe_limit(limit: timedelta) -> str:
     return format_duration(limit)
 
 
+def _route_pairs(value: ast.expr) -> list[tuple[ast.expr | None, ast.expr]]:
+    """Return the (key, route) pairs of a routes setting in any of its literal forms."""
+    if isinstance(value, ast.Dict):
+        return list(zip(value.keys, value.values))
+    if isinstance(value, ast.Tuple) and len(value.elts) == 2 and is_string(value.elts[0]):
+        return [(value.elts[0], value.elts[1])]
+    if isinstance(value, ast.List | ast.Tuple):
+        return [pair for element in value.elts for pair in _route_pairs(element)]
+    return []
+
+
 class CeleryPreset(Preset):
     """Celery: see the module docstring."""
 
@@ -281,7 +304,9 @@ class CeleryPreset(Preset):
         b"TASK_QUEUES", b"CELERY_QUEUES", b"DEFAULT_QUEUE", b"default_queue",
     )
     decorator_pattern = re.compile(rb"@[\w.]*\btask\b")
-    method_pattern = re.compile(rb"\.(?:delay|apply_async|si|s|signature)\(")
+    method_pattern = re.compile(
+        rb"\.(?:delay|apply_async|si|s|signature|delay_on_commit|apply_async_on_commit)\("
+    )
 
     def build_catalog(self, index: ProjectIndex) -> Catalog:
         specs = [_spec_of(definitions[0]) for _, definitions in sorted(index.tasks_by_name.items())]

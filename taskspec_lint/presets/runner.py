@@ -13,6 +13,7 @@ from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.formats import RunSummary
 from taskspec_lint.model import Catalog
 from taskspec_lint.presets.base import Preset
+from taskspec_lint.presets.facts import CallSite
 from taskspec_lint.presets.index import ProjectIndex, build_index
 
 CACHE_ENV = "TASKSPEC_LINT_CACHE_DIR"
@@ -25,6 +26,16 @@ def default_cache_directory(config: Config) -> Path:
     if configured:
         return Path(configured)
     return (config.root or Path.cwd()) / CACHE_FOLDER
+
+
+def _checked(site: CallSite, index: ProjectIndex) -> bool:
+    """Return whether a site is checked: it names a task, or calls a function of the project.
+
+    A method such as ``.delay()`` on an object the index does not know is recorded, in case
+    a task of that name turns up, but nothing is checked there.
+    """
+    function = site.task.function
+    return function is None or function in index.tasks_by_function or function in index.functions
 
 
 def run_preset(
@@ -57,6 +68,6 @@ def run_preset(
         files_checked=index.files_checked,
         files_parsed=index.files_parsed,
         task_definitions=sum(len(definitions) for definitions in index.tasks_by_name.values()),
-        call_sites=len(index.call_sites()),
+        call_sites=sum(1 for site in index.call_sites() if _checked(site, index)),
     )
     return kept, summary, index
