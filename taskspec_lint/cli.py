@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,6 +21,7 @@ from taskspec_lint.checker.config import (
     ConfigError,
     load_config,
     read_config_file,
+    runtime_catalog_path,
     select_codes,
 )
 from taskspec_lint.checker.findings import Finding
@@ -28,6 +30,7 @@ from taskspec_lint.errors import CatalogError
 from taskspec_lint.formats import FORMATS, RunSummary
 from taskspec_lint.model import Catalog
 from taskspec_lint.presets import PRESET_NAMES, get_preset
+from taskspec_lint.presets.base import Preset
 from taskspec_lint.presets.runner import (
     CACHE_ENV,
     CACHE_FOLDER,
@@ -103,7 +106,10 @@ def _check_command(argv: list[str]) -> int:
     paths = [Path(path) for path in options.paths] or [Path(".")]
     for path in paths:
         if not path.exists():
-            raise UsageError(f"{path}: no such file or directory")
+            hint = ""
+            if str(path) in ("catalog", "rules"):
+                hint = f"; to run the {path} command, name it first: taskspec-lint {path} ... [options]"
+            raise UsageError(f"{path}: no such file or directory{hint}")
 
     config = _resolve_config(options, paths[0])
     preset = get_preset(config.preset)
@@ -111,20 +117,41 @@ def _check_command(argv: list[str]) -> int:
         catalog = _resolve_catalog(options.catalog, config)
         findings, summary = run_check(paths, catalog, config)
     else:
-        explicit = options.catalog or config.catalog
-        files = [(path, display_path(path)) for path in iter_python_files(paths, config)]
-        cache: Path | None = None
-        if options.cache_dir and not options.no_cache:
-            cache = Path(options.cache_dir)
-        elif not options.no_cache:
-            cache = default_cache_directory(config)
-        findings, summary, _ = run_preset(
-            files, preset, config, load_catalog(explicit) if explicit else None, cache
-        )
+        findings, summary = _run_preset_command(options, preset, config, paths)
     _write(options.output, FORMATS[options.format](findings, summary))
     if findings and not options.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _run_preset_command(
+    options: argparse.Namespace, preset: Preset, config: Config, paths: list[Path]
+) -> tuple[list[Finding], RunSummary]:
+    """Index the project and report the findings in ``paths``.
+
+    A preset checks across files. When a configuration file sets the project's folder, the
+    whole folder is indexed even if only some files are named, as pre-commit does with the
+    staged files, so a call in a staged file is checked against tasks defined elsewhere.
+    """
+    explicit = options.catalog or config.catalog
+    scope = [config.root] if config.root is not None else []
+    files = [(path, display_path(path)) for path in iter_python_files([*scope, *paths], config)]
+    cache: Path | None = None
+    if options.cache_dir and not options.no_cache:
+        cache = Path(options.cache_dir)
+    elif not options.no_cache:
+        cache = default_cache_directory(config)
+    findings, summary, _ = run_preset(
+        files, preset, config, load_catalog(explicit) if explicit else None, cache
+    )
+    if scope:
+        named = [os.path.abspath(path) for path in paths]
+        findings = [finding for finding in findings if _within(os.path.abspath(finding.path), named)]
+    return findings, summary
+
+
+def _within(path: str, named: list[str]) -> bool:
+    return any(path == name or path.startswith(name.rstrip(os.sep) + os.sep) for name in named)
 
 
 def _resolve_config(options: argparse.Namespace, first_path: Path) -> Config:
@@ -150,11 +177,15 @@ def _codes(text: str | None) -> list[str]:
 
 
 def _resolve_catalog(option: str | None, config: Config) -> Catalog:
+    """Load the catalog: --catalog, else the configuration's, else $TASKSPEC_CATALOG, else built-in.
+
+    The environment variable is the one the runtime registry reads, so an application and
+    its linter agree on the catalog unless the configuration says otherwise.
+    """
     if option:
         return load_catalog(option)
-    if config.catalog is not None:
-        return load_catalog(config.catalog)
-    return load_builtin_catalog()
+    path = config.catalog or runtime_catalog_path()
+    return load_catalog(path) if path is not None else load_builtin_catalog()
 
 
 def run_check(paths: Sequence[Path], catalog: Catalog, config: Config) -> tuple[list[Finding], RunSummary]:
@@ -242,7 +273,7 @@ def _extract_catalog(options: argparse.Namespace) -> int:
     index = build_index(files, preset, None)
     for display, error in sorted(index.errors.items()):
         print(f"taskspec-lint: skipped {display}:{error.line}:{error.column}: {error.reason}", file=sys.stderr)
-    catalog = preset.build_catalog(index)
+    catalog = preset.extract_catalog(index)
     header = (
         f"Extracted by taskspec-lint from the {options.preset} task definitions in "
         f"{', '.join(options.paths)}: {len(catalog.specs)} task types.\n"

@@ -15,14 +15,23 @@ from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskspec_lint import __version__
-from taskspec_lint.checker.config import Config, ConfigError, load_config, read_config_file
+from taskspec_lint.checker.config import (
+    Config,
+    ConfigError,
+    load_config,
+    read_config_file,
+    runtime_catalog_path,
+)
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.errors import CatalogError
 from taskspec_lint.model import Catalog
+
+if TYPE_CHECKING:
+    from taskspec_lint.checker import SourceError
 
 FindingTuple = tuple[int, int, str, type[Any]]
 
@@ -76,7 +85,10 @@ class TaskSpecChecker:
 
         from taskspec_lint.checker import SourceError, check_text
 
-        if not _decodes_as_python(self.filename):
+        undecodable = _decoding_error(self.filename)
+        if undecodable is not None:
+            message = UncheckableFile.format(reason=undecodable.reason)
+            yield undecodable.line, undecodable.column - 1, f"{UncheckableFile.code} {message}", type(self)
             return
         try:
             catalog = _catalog_for(config.catalog)
@@ -101,23 +113,23 @@ class TaskSpecChecker:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
 
-def _decodes_as_python(filename: str) -> bool:
-    """Return False for a file that Python cannot decode in its declared encoding.
+def _decoding_error(filename: str) -> SourceError | None:
+    """Return why Python cannot decode the file in its declared encoding, or None.
 
-    flake8 reads such a file as Latin-1 instead of reporting it, so the plugin would check
-    misread text. The command line reports the file as TSK001 and checks nothing in it.
+    flake8 7 reads such a file as Latin-1 without a word, so the plugin would check
+    misread text. Like the command line, it reports TSK001 and checks nothing in the file.
     """
     from taskspec_lint.checker import SourceError, decode_source
 
     if filename in ("-", "stdin"):
-        return True
+        return None
     try:
         decode_source(Path(filename).read_bytes())
-    except SourceError:
-        return False
+    except SourceError as error:
+        return error
     except OSError:
-        return True
-    return True
+        return None
+    return None
 
 
 @lru_cache(maxsize=8)
@@ -182,4 +194,5 @@ def _config_for_directory(directory: str, config_path: str | None, catalog_path:
 def _catalog_for(path: Path | None) -> Catalog:
     from taskspec_lint.catalog import load_builtin_catalog, load_catalog
 
+    path = path or runtime_catalog_path()
     return load_catalog(path) if path is not None else load_builtin_catalog()

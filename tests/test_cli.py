@@ -222,8 +222,8 @@ def test_rules_command(tmp_path: Path) -> None:
     assert "TSK301 missing-compensation" in result.stdout
 
 
-def test_runtime_catalog_setting_is_ignored(tmp_path: Path) -> None:
-    """TASKSPEC_CATALOG configures the runtime registry; the linter never loads it."""
+def test_runtime_catalog_setting_is_used(tmp_path: Path) -> None:
+    """Without --catalog or a configured catalog, the linter reads TASKSPEC_CATALOG, as the runtime does."""
     write(tmp_path / "broken.yaml", "tasks: [\n")
     write(tmp_path / "app.py", BAD_CALL)
     result = subprocess.run(
@@ -231,6 +231,12 @@ def test_runtime_catalog_setting_is_ignored(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "TASKSPEC_CATALOG": str(tmp_path / "broken.yaml")},
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "TSK101" in result.stdout
+    assert f"invalid catalog: {tmp_path / 'broken.yaml'}:2:1:" in result.stderr
+
+
+def test_missing_command_hint(tmp_path: Path) -> None:
+    result = run_cli("--catalog", "tasks.yaml", "catalog", "show", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "to run the catalog command, name it first" in result.stderr

@@ -128,13 +128,13 @@ class _Checker(cst.CSTVisitor):
         if isinstance(task_type, _Unresolved):
             expression = _source(task_arg.value)
             self._report(rules.UnresolvedTaskType, task_arg.value, None, expression=expression)
-            label = expression
+            label = f"{callee}({expression})"
         else:
             label = task_type
             spec = self.catalog.specs.get(task_type)
             if spec is None:
                 hint = _suggestion_hint(task_type, self.catalog.specs)
-                self._report(rules.UnknownTaskType, task_arg.value, task_type, hint=hint)
+                self._report(rules.UnknownTaskType, task_arg.value, None, task_type=task_type, hint=hint)
                 label = task_type
 
         for arg in call.args:
@@ -206,7 +206,7 @@ class _Checker(cst.CSTVisitor):
         spec = self.catalog.specs.get(task_type)
         if spec is None:
             hint = _suggestion_hint(task_type, self.catalog.specs)
-            self._report(rules.UnknownHandlerType, task_arg.value, task_type,
+            self._report(rules.UnknownHandlerType, task_arg.value, None,
                          task_type=task_type, hint=hint)
             return
         if spec.idempotent:

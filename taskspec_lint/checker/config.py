@@ -18,6 +18,7 @@ The package's own ``enqueue``, ``handler`` and ``register_handler`` are always r
 from __future__ import annotations
 
 import fnmatch
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -156,6 +157,15 @@ def _expand(prefixes: Iterable[str], where: str, key: str) -> set[str]:
             raise ConfigError(f"{where}{key}: {prefix!r} matches no rule code{suggestion}")
         codes |= matched
     return codes
+
+
+RUNTIME_CATALOG_ENV = "TASKSPEC_CATALOG"
+
+
+def runtime_catalog_path() -> Path | None:
+    """Return the catalog file the runtime registry uses ($TASKSPEC_CATALOG), or None."""
+    value = os.environ.get(RUNTIME_CATALOG_ENV)
+    return Path(value) if value else None
 
 
 def find_pyproject(start: Path) -> Path | None:

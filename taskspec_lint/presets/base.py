@@ -52,6 +52,10 @@ class Preset:
         """Return the catalog the project's own task definitions describe."""
         raise NotImplementedError
 
+    def extract_catalog(self, index: ProjectIndex) -> Catalog:
+        """Return the catalog ``catalog extract`` writes: by default, the one checks use."""
+        return self.build_catalog(index)
+
     def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
         """Return the findings of every call site; ``explicit_catalog`` is a catalog file."""
         raise NotImplementedError

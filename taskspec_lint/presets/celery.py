@@ -68,17 +68,25 @@ OPTION_METHODS = frozenset({"apply_async", "apply_async_on_commit"})
 FOREIGN_SIGNATURES = ("inspect.", "funcsigs.")
 
 
-def _limit_of(definition: TaskDefinition, keyword: str, catalog: Catalog) -> timedelta | None:
-    """Return the task's own limit for ``keyword``: its decorator, else its catalog timeout."""
+def _limit_of(
+    name: str, definition: TaskDefinition | None, keyword: str, catalog: Catalog, explicit: bool
+) -> timedelta | None:
+    """Return the task's own limit for ``keyword``, or None when it has none.
+
+    A configured catalog file decides: its timeout bound applies to both limits. Without
+    one, the limit is the decorator's own ``keyword``, else its ``time_limit``.
+    """
+    if explicit:
+        bounds = catalog.bounds.get(name)
+        return bounds.timeout if bounds is not None and not no_time_limit(bounds.timeout) else None
+    if definition is None:
+        return None
     options = option_map(definition.options)
-    for name in (keyword, "time_limit"):
-        if name in options:
-            limit = seconds(options[name].value)
+    for option_name in (keyword, "time_limit"):
+        if option_name in options:
+            limit = seconds(options[option_name].value)
             if limit is not None:
                 return timedelta(seconds=limit)
-    spec = catalog.specs.get(definition.name)
-    if spec is not None and not no_time_limit(spec.timeout):
-        return spec.timeout
     return None
 
 
@@ -325,8 +333,9 @@ class CeleryPreset(Preset):
             if "countdown" in options:
                 checker.not_negative(site, options["countdown"], definition)
             for keyword in ("time_limit", "soft_time_limit"):
-                if keyword in options and definition is not None:
-                    checker.time_limit(site, options[keyword], _limit_of(definition, keyword, catalog))
+                if keyword in options:
+                    limit = _limit_of(checker.label(site), definition, keyword, catalog, explicit_catalog)
+                    checker.time_limit(site, options[keyword], limit)
             if "queue" in options:
                 checker.queue(site, options["queue"], definition)
         checker.duplicate_definitions()

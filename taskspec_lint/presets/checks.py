@@ -63,6 +63,8 @@ class SiteChecker:
         if self.builtin_prefix and name.startswith(self.builtin_prefix):
             return None
         hint = _hint(name, self.known_names())
+        if definitions:
+            hint = f"; it is defined at {definitions[0].path}:{definitions[0].location.line} but not in the catalog"
         self.report(rules.UnknownTaskType, site.path, site.task_location, name, hint=hint)
         return None
 

@@ -108,7 +108,10 @@ class _RQChecker(SiteChecker):
 
     def _could_be_in_project(self, path: str) -> bool:
         if self.explicit_catalog:
-            return True
+            # A catalog file may list jobs of other code bases; their first segments count too.
+            catalog_packages = {name.partition(".")[0] for name in self.catalog.specs}
+            packages = {facts.module.partition(".")[0] for facts in self.index.files.values()}
+            return path.partition(".")[0] in catalog_packages | packages
         if not self.index.functions:
             return False  # no function is defined in the checked code, so no path can be judged
         # NOTE: a function that a module only imports, a class, or a static method is a
@@ -343,6 +346,20 @@ class RQPreset(Preset):
     def build_catalog(self, index: ProjectIndex) -> Catalog:
         specs = [_spec_of(function, index.tasks_by_function.get(function)) for function in sorted(index.functions)]
         return catalog_of("<functions found in the checked code>", specs, index.queues | {DEFAULT_QUEUE})
+
+    def extract_catalog(self, index: ProjectIndex) -> Catalog:
+        """Return the jobs only: ``@job`` functions and the functions that calls enqueue.
+
+        Every function could be a job, but a catalog of all of them would let a typo that
+        names an ordinary function pass as a job.
+        """
+        enqueued = {site.task.name or site.task.function for site in index.call_sites()}
+        jobs = sorted(
+            function for function in index.functions
+            if function in index.tasks_by_function or function in enqueued
+        )
+        specs = [_spec_of(function, index.tasks_by_function.get(function)) for function in jobs]
+        return catalog_of("<jobs found in the checked code>", specs, index.queues | {DEFAULT_QUEUE})
 
     def check(self, index: ProjectIndex, catalog: Catalog, explicit_catalog: bool) -> list[Finding]:
         checker = _RQChecker(index, catalog, explicit_catalog)
