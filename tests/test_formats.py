@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -12,7 +13,12 @@ from taskspec_lint.checker.findings import Finding
 from taskspec_lint.checker.rules import RULES
 from taskspec_lint.formats import RunSummary, render_github, render_json, render_sarif, render_text
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json"
+# The official schema is not shipped with the project; TASKSPEC_SARIF_SCHEMA names it, and
+# the development checkout keeps a copy in a shared folder beside the repository.
+SARIF_SCHEMA = Path(
+    os.environ.get("TASKSPEC_SARIF_SCHEMA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json"
+)
 
 FINDINGS = [
     Finding("app/views.py", 12, 5, "TSK101", "unknown task type 'email.sned'; did you mean 'email.send'?",
