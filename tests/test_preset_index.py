@@ -179,3 +179,16 @@ def test_timeout_none_means_no_limit(tmp_path: Path) -> None:
     )
     spec = load_catalog(tmp_path / "tasks.yaml").specs["a"]
     assert spec.timeout.days > 365 * 1000
+
+
+def test_named_file_checked_against_project(tmp_path: Path) -> None:
+    """pre-commit names only staged files; a configured preset still indexes the project."""
+    make_project(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.taskspec-lint]\npreset = "celery"\n')
+    (tmp_path / "shop" / "beat.py").write_text(
+        'beat_schedule = {"nightly": {"task": "shop.tasks.send_reciept", "schedule": 60}}\n'
+    )
+    result = run_cli("--no-cache", "shop/beat.py", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("shop/beat.py:1:38: TSK101 unknown task type 'shop.tasks.send_reciept'")
+    assert "shop/views.py" not in result.stdout
