@@ -53,6 +53,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The checkout this script belongs to; the plugin's flake8 virtualenv installs it.
+REPOSITORY = Path(__file__).resolve().parents[1]
 CACHE_ENV = "TASKSPEC_CORPUS_CACHE"
 DEFAULT_CACHE = Path("~/.cache/taskspec-lint-corpus")
 # The interpreter version given to ``pip download``, so the same wheels are chosen
@@ -63,8 +65,9 @@ CLI_RUFF_RATIO_TARGET = 1.0
 FLAKE8_OVERHEAD_TARGET_PERCENT = 3.0
 FINDINGS_TARGET = 0
 FLAKE8_SELECT = "E,F,W,C90,TSK"
-# flake8 itself and the plugins it ships with; the baseline virtualenv pins the same versions.
-FLAKE8_DISTRIBUTIONS = ("flake8", "pycodestyle", "pyflakes", "mccabe")
+# flake8, the plugins it ships with, and the plugin's own dependencies. Both flake8
+# virtualenvs pin these versions, so they differ only in taskspec-lint itself.
+FLAKE8_DISTRIBUTIONS = ("flake8", "pycodestyle", "pyflakes", "mccabe", "libcst", "PyYAML")
 PLUGIN_NAME = "taskspec-lint"
 
 EXIT_OK = 0
@@ -460,38 +463,57 @@ def flake8_version_line(python: Path, cwd: Path) -> str:
     return run_command([str(python), "-m", "flake8", "--version"], cwd).stdout.strip()
 
 
-def baseline_matches(python: Path, versions: dict[str, str], cwd: Path) -> bool:
-    """Return whether ``python`` runs the pinned flake8 without the taskspec-lint plugin."""
+def venv_matches(python: Path, versions: dict[str, str], with_plugin: bool, cwd: Path) -> bool:
+    """Return whether ``python`` has exactly the pinned versions, and the plugin or not."""
     if not python.is_file():
         return False
-    text = flake8_version_line(python, cwd)
-    expected = [f"pycodestyle: {versions['pycodestyle']}", f"pyflakes: {versions['pyflakes']}",
-                f"mccabe: {versions['mccabe']}"]
-    return (text.startswith(versions["flake8"] + " ") and PLUGIN_NAME not in text
-            and all(item in text for item in expected))
+    script = (
+        "import importlib.metadata as m, json, sys\n"
+        "names = json.loads(sys.argv[1])\n"
+        "found = {}\n"
+        "for name in names:\n"
+        "    try:\n"
+        "        found[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError:\n"
+        "        found[name] = None\n"
+        "print(json.dumps(found))\n"
+    )
+    names = [*versions, PLUGIN_NAME]
+    completed = run_command([str(python), "-c", script, json.dumps(names)], cwd)
+    if completed.returncode != 0:
+        return False
+    found = json.loads(completed.stdout)
+    has_plugin = found.pop(PLUGIN_NAME) is not None
+    return found == versions and has_plugin == with_plugin
 
 
-def prepare_baseline_venv(cache: Path, versions: dict[str, str]) -> tuple[Path | None, str]:
-    """Create (once) a virtualenv with the same flake8 versions and without taskspec-lint.
+def prepare_flake8_venv(
+    cache: Path, versions: dict[str, str], with_plugin: bool
+) -> tuple[Path | None, str]:
+    """Create (once) a virtualenv with the pinned versions, with or without taskspec-lint.
 
-    Returns its interpreter and "reused" or "created", or None and the reason it failed.
+    The plugin is installed from this checkout (not in editable mode), so both virtualenvs
+    hold the same packages but for taskspec-lint. Returns the interpreter and "reused" or
+    "created", or None and the reason it failed.
     """
-    venv = cache / "flake8-baseline-venv"
+    venv = cache / ("flake8-plugin-venv" if with_plugin else "flake8-baseline-venv")
     python = venv_python(venv)
-    if baseline_matches(python, versions, cache):
+    if not with_plugin and venv_matches(python, versions, with_plugin, cache):
         return python, "reused"
 
     shutil.rmtree(venv, ignore_errors=True)
-    print(f"creating the flake8 baseline virtualenv in {venv}", flush=True)
+    print(f"creating the flake8 virtualenv {venv}", flush=True)
     created = run_command([sys.executable, "-m", "venv", str(venv)], cache)
     if created.returncode != 0:
         return None, f"python -m venv failed: {created.stderr.strip()}"
     pins = [f"{name}=={version}" for name, version in versions.items()]
+    if with_plugin:
+        pins.append(str(REPOSITORY))
     installed = run_command([str(python), "-m", "pip", "install", "--quiet", *pins], cache)
     if installed.returncode != 0:
         return None, f"pip install {' '.join(pins)} failed: {installed.stderr.strip()[-500:]}"
-    if not baseline_matches(python, versions, cache):
-        return None, f"the baseline reports {flake8_version_line(python, cache)!r}"
+    if not venv_matches(python, versions, with_plugin, cache):
+        return None, f"{venv} does not hold the pinned versions: {flake8_version_line(python, cache)!r}"
     return python, "created"
 
 
@@ -549,19 +571,20 @@ def measure_flake8(cache: Path, sources: Path, project: str, repeat: int) -> dic
     in the baseline virtualenv too.
     """
     jobs = os.cpu_count() or 1
-    plugin_python = Path(sys.executable)
     versions = flake8_versions()
-    result: dict[str, Any] = {
-        "project": project,
-        "jobs": jobs,
-        "versions": versions,
-        "plugin_version_line": flake8_version_line(plugin_python, sources),
-    }
+    result: dict[str, Any] = {"project": project, "jobs": jobs, "versions": versions}
+
+    # The plugin's virtualenv is rebuilt every run, so it holds the checkout as it is now.
+    plugin_python, state = prepare_flake8_venv(cache, versions, with_plugin=True)
+    if plugin_python is None:
+        result["error"] = state
+        return result
+    result["plugin_version_line"] = flake8_version_line(plugin_python, sources)
     if PLUGIN_NAME not in result["plugin_version_line"]:
-        result["error"] = f"flake8 in {sys.executable} does not load the {PLUGIN_NAME} plugin"
+        result["error"] = f"flake8 in {plugin_python} does not load the {PLUGIN_NAME} plugin"
         return result
 
-    baseline_python, state = prepare_baseline_venv(cache, versions)
+    baseline_python, state = prepare_flake8_venv(cache, versions, with_plugin=False)
     if baseline_python is None:
         result["error"] = state
         return result
