@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import yaml
+
 from taskspec_lint.backoff import ExpBackoff, RetryDelay, ScheduleBackoff
 from taskspec_lint.durations import UNLIMITED, format_duration
 from taskspec_lint.model import Catalog
@@ -60,7 +62,15 @@ def _backoff(delay: RetryDelay) -> str:
 
 
 def _key(text: str) -> str:
-    return text if text.replace(".", "").replace("_", "").replace("-", "").isalnum() else json.dumps(text)
+    """Return ``text`` bare when YAML reads it back as that string, else quoted."""
+    plain = text.replace(".", "").replace("_", "").replace("-", "").isalnum()
+    if plain:
+        try:
+            if yaml.safe_load(text) == text:
+                return text
+        except yaml.YAMLError:
+            pass
+    return json.dumps(text)
 
 
 def _text(text: str) -> str:

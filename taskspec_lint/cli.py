@@ -207,7 +207,7 @@ def _write(output: str | None, text: str) -> None:
         sys.stdout.write(text)
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8", errors="backslashreplace")
     except OSError as error:
         raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
 

@@ -56,10 +56,15 @@ def _skip_directory(path: Path, config: Config) -> bool:
     return _excluded(path, config)
 
 
+def is_excluded(path: Path, config: Config) -> bool:
+    """Return whether the configuration's ``exclude`` globs match ``path``."""
+    return _excluded(path, config)
+
+
 def _excluded(path: Path, config: Config) -> bool:
     if not config.exclude:
         return False
-    relative = path.resolve()
+    relative = Path(os.path.abspath(path))
     if config.root is not None:
         try:
             relative = relative.relative_to(config.root)

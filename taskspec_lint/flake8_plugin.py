@@ -75,6 +75,11 @@ class TaskSpecChecker:
         except ConfigError as error:
             yield _setup_failure(error)
             return
+        if config.exclude and self.filename not in ("-", "stdin"):
+            from taskspec_lint.discovery import is_excluded
+
+            if is_excluded(Path(self.filename), config):
+                return
         if config.preset != "taskspec":
             yield from self._run_preset(config)
             return
@@ -147,7 +152,7 @@ def _preset_findings_cached(root: Path, config: Config, catalog_path: str | None
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         # flake8 reports files it cannot parse itself (E902, E999).
-        if finding.code != UncheckableFile.code:
+        if finding.code != UncheckableFile.code or "syntax error" not in finding.message:
             by_file.setdefault(str(Path(finding.path).resolve()), []).append(finding)
     return by_file
 

@@ -159,7 +159,7 @@ def enqueue(
         retry_delay=retry_delay if retry_delay is not None else spec.retry_delay,
         unique_ttl=_resolve(unique_ttl, spec.unique_ttl),
         unique_key=unique_key if unique_key is not None else f"{task_type}:{encoded}",
-        process_at=now + _resolve(delay, timedelta(0)),
+        process_at=_process_at(task_type, now, delay),
     )
     task_id, duplicate = target.submit(message)
     return EnqueueResult(
@@ -182,6 +182,16 @@ def _resolve(value: timedelta | float | None, default: timedelta) -> timedelta:
     duration = coerce_duration(value)
     assert duration is not None, "check_override accepted a value that is not a duration"
     return duration
+
+
+def _process_at(task_type: str, now: datetime, delay: timedelta | float | None) -> datetime:
+    try:
+        return now + _resolve(delay, timedelta(0))
+    except OverflowError:
+        raise InvalidOverride(
+            task_type, "delay", delay, "is too long: the task would run after the year 9999",
+            bound="a date before the year 10000",
+        ) from None
 
 
 def _encode_payload(task_type: str, payload: Any) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from taskspec_lint.checker.config import Config
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.checker.noqa import file_is_skipped, filter_noqa
+from taskspec_lint.checker.noqa import file_is_skipped, filter_noqa, source_lines
 from taskspec_lint.checker.prefilter import could_contain_call
 from taskspec_lint.checker.rules import UncheckableFile
 from taskspec_lint.model import Catalog
@@ -48,7 +48,9 @@ def decode_source(data: bytes) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        # Columns count characters, so decode the valid part of the line before the error.
+        column = len(data[line_start : error.start].decode(encoding, errors="replace")) + 1
         raise SourceError(
             f"cannot decode as {encoding}: invalid byte 0x{data[error.start]:02x}", line, column
         ) from None
@@ -114,7 +116,7 @@ def check_file(path: Path, display: str, catalog: Catalog, config: Config) -> Fi
         return FileResult([], False)
     try:
         text = decode_source(data)
-        if file_is_skipped(text.splitlines()):
+        if file_is_skipped(source_lines(text)):
             return FileResult([], True)
         findings = check_text(text, display, catalog, config)
     except SourceError as error:

@@ -213,6 +213,8 @@ class _Checker(cst.CSTVisitor):
             return
 
         compensate = _find_argument(call.args, pattern.compensate_position, pattern.compensate_keyword)
+        if isinstance(decorated, cst.ClassDef) and _class_defines(decorated, "compensate"):
+            return  # the class's own compensate() applies, as handler() does at run time
         if compensate is not None:
             if isinstance(compensate.value, cst.Name) and compensate.value.value == "None":
                 self._report(rules.MissingCompensation, fault, task_type, task_type=task_type,

@@ -179,14 +179,18 @@ def find_pyproject(start: Path) -> Path | None:
 
 
 def _has_section(path: Path) -> bool:
-    data = _read_bytes(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True  # read_config_file reports the unreadable file
     if b"taskspec-lint" not in data:
         return False
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return True  # read_config_file reports the broken file
-    return "taskspec-lint" in document.get("tool", {})
+    tool = document.get("tool", {})
+    return not isinstance(tool, dict) or "taskspec-lint" in tool
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -213,7 +217,10 @@ def read_config_file(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    table = document.get("tool", {}).get("taskspec-lint")
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table, got {tool!r}")
+    table = tool.get("taskspec-lint")
     if table is None:
         return Config(root=path.parent)
     return parse_config(table, path)

@@ -59,7 +59,10 @@ def evaluate(node: cst.BaseExpression, names_of: QualifiedNames) -> Any:
     ``from datetime import timedelta as td`` is recognised.
     """
     if isinstance(node, cst.Integer | cst.Float):
-        return node.evaluated_value
+        try:
+            return node.evaluated_value
+        except (ValueError, SyntaxError):
+            return UNKNOWN  # e.g. an integer longer than Python's 4,300-digit conversion limit
     if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
         value = node.evaluated_value
         return value if isinstance(value, str) else UNKNOWN

@@ -19,6 +19,15 @@ _FILE_NOQA = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
+def source_lines(text: str) -> list[str]:
+    """Split source into lines as Python's tokenizer does, keeping the line ends.
+
+    ``str.splitlines`` also splits at form feeds and Unicode line separators, which are
+    not line ends in Python source, so line numbers would drift after one.
+    """
+    return io.StringIO(text, newline="").readlines()
+
+
 def file_is_skipped(lines: list[str]) -> bool:
     """Return whether a ``# flake8: noqa`` line skips the whole file."""
     return any(_FILE_NOQA.match(line) for line in lines)
@@ -40,7 +49,7 @@ def noqa_comments(text: str) -> dict[int, str]:
     """
     if "noqa" not in text.lower():
         return {}
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     mapping = _noqa_lines(text, lines)
     if not mapping:
         mapping = dict(enumerate(lines, start=1))
@@ -55,7 +64,8 @@ def is_silenced(finding: Finding, comments: dict[int, str]) -> bool:
     codes_text = match.group("codes")
     if codes_text is None:
         return True
-    codes = tuple(code.upper() for code in _CODE.findall(codes_text))
+    # flake8 compares the codes as written, so codes listed in lower case silence nothing.
+    codes = tuple(_CODE.findall(codes_text))
     return finding.code in codes or finding.code.startswith(codes)
 
 

@@ -161,6 +161,16 @@ def catalog_of(
                    MappingProxyType(bounds), MappingProxyType(facts))
 
 
+def duration_of(number: float | None) -> timedelta | None:
+    """Return ``number`` seconds as a timedelta, or None when it is None or out of range."""
+    if number is None:
+        return None
+    try:
+        return timedelta(seconds=number)
+    except (OverflowError, ValueError):
+        return None
+
+
 def seconds(value: Value) -> float | None:
     """Return a number or duration value in seconds, or None."""
     if value.kind in ("int", "float", "seconds") and value.number is not None:

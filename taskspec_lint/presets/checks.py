@@ -77,7 +77,7 @@ class SiteChecker:
         for option in site.options:
             if option.keyword not in allowed:
                 hint = _hint(option.keyword, allowed)
-                self.report(rules.UnknownOption, site.path, option.location, None,
+                self.report(rules.UnknownOption, site.path, option.location, self.label(site),
                             task_type=self.label(site), option=option.keyword, hint=hint)
 
     def not_negative(self, site: CallSite, option: Option, definition: TaskDefinition | None) -> None:

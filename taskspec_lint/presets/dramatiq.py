@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from taskspec_lint.backoff import exp
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.model import Catalog, TaskSpec
-from taskspec_lint.presets.base import Preset, catalog_of, option_map, seconds
+from taskspec_lint.presets.base import Preset, catalog_of, duration_of, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
@@ -96,7 +97,7 @@ def _integer(value: Value) -> int | None:
 
 def _milliseconds(value: Value) -> timedelta | None:
     number = seconds(value)
-    return timedelta(milliseconds=number) if number is not None and number > 0 else None
+    return duration_of(number / 1000) if number is not None and number > 0 else None
 
 
 def _in_seconds(option: Option) -> Option:
@@ -109,6 +110,14 @@ def _in_seconds(option: Option) -> Option:
 
 
 def _spec_of(definition: TaskDefinition) -> TaskSpec:
+    """Return the spec of a task; options the library could not use either leave its defaults."""
+    try:
+        return _read_spec(definition)
+    except (ValueError, OverflowError, TypeError):
+        return _read_spec(replace(definition, options=()))
+
+
+def _read_spec(definition: TaskDefinition) -> TaskSpec:
     options = option_map(definition.options)
     queue = options.get("queue_name")
     retries = _integer(options["max_retries"].value) if "max_retries" in options else None

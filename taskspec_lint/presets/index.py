@@ -21,11 +21,16 @@ from typing import Any
 
 from taskspec_lint import __version__
 from taskspec_lint.checker import SourceError, decode_source
-from taskspec_lint.checker.noqa import file_is_skipped
+from taskspec_lint.checker.noqa import file_is_skipped, source_lines
 from taskspec_lint.presets.base import Preset
 from taskspec_lint.presets.facts import CallSite, FileFacts, TaskDefinition
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
+# A noqa entry on this nonexistent line silences a whole file, as a file-level flake8
+
+SKIPPED_FILE_LINE = 0
+_ENTRY_KEYS = frozenset({"display", "module", "digest", "mtime_ns", "size", "facts", "error",
+                         "parsed", "receivers"})
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
 
@@ -114,8 +119,16 @@ class FactsCache:
                 document = json.loads(self.file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 document = {}
-            if document.get("format") == CACHE_FORMAT and document.get("version") == __version__:
-                self.entries = document.get("entries", {})
+            if (
+                isinstance(document, dict)
+                and document.get("format") == CACHE_FORMAT
+                and document.get("version") == __version__
+                and isinstance(document.get("entries"), dict)
+            ):
+                self.entries = {
+                    key: entry for key, entry in document["entries"].items()
+                    if isinstance(entry, dict) and _ENTRY_KEYS <= entry.keys()
+                }
 
     def lookup(self, key: str, stat: os.stat_result, display: str, module: str) -> dict[str, Any] | None:
         entry = self.entries.get(key)
@@ -125,9 +138,13 @@ class FactsCache:
             return entry
         return None
 
-    def lookup_digest(self, key: str, digest: str, stat: os.stat_result) -> dict[str, Any] | None:
+    def lookup_digest(
+        self, key: str, digest: str, stat: os.stat_result, display: str, module: str
+    ) -> dict[str, Any] | None:
         entry = self.entries.get(key)
         if entry is None or entry["digest"] != digest:
+            return None
+        if entry["display"] != display or entry["module"] != module:
             return None
         entry["mtime_ns"], entry["size"] = stat.st_mtime_ns, stat.st_size
         self.dirty = True
@@ -185,7 +202,7 @@ def build_index(
             if entry is None:
                 data = path.read_bytes()
                 digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-                entry = cache.lookup_digest(key, digest, stat)
+                entry = cache.lookup_digest(key, digest, stat, display, module)
                 if entry is None and preset.could_matter(data):
                     pending.append(_Pending(key, display, module, data, stat, digest))
                     continue
@@ -215,6 +232,7 @@ def build_index(
                 index.errors[display] = SourceError(f"cannot read: {error.strerror}")
                 continue
             second.append(_Pending(key, display, module, data, os.stat(key), entry["digest"]))
+            unskimmed.pop(module, None)
     _extract_pending(preset, second, cache, index)
     _skim_referenced(preset, index, unskimmed, cache)
 
@@ -239,6 +257,8 @@ def _skim_referenced(
                     referenced.add(name.rpartition(".")[0])
     for module in sorted(referenced & unskimmed.keys()):
         key, display, entry = unskimmed[module]
+        if display in index.files and index.files[display].call_sites:
+            continue  # parsed after all; its full facts are already indexed
         try:
             data = Path(key).read_bytes()
         except OSError:
@@ -319,9 +339,12 @@ def extract_file(preset: Preset, display: str, module_name: str, data: bytes
     """Decode, parse and extract one file; a broken file returns its SourceError instead."""
     try:
         text = decode_source(data)
-        if file_is_skipped(text.splitlines()):
-            return FileFacts(module=module_name), None
-        return preset.extract(_parse(text, display), module_name, display, text), None
+        facts = preset.extract(_parse(text, display), module_name, display, text)
+        if file_is_skipped(source_lines(text)):
+            # Other files may name this file's tasks, so its facts stay; the 0 line marks
+            # every finding in the file as silenced.
+            facts = replace(facts, noqa={**facts.noqa, SKIPPED_FILE_LINE: "# noqa"})
+        return facts, None
     except SourceError as error:
         return None, error
 

@@ -23,7 +23,7 @@ from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.durations import format_duration
 from taskspec_lint.model import Catalog, TaskSpec
-from taskspec_lint.presets.base import Preset, catalog_of, option_map, seconds
+from taskspec_lint.presets.base import Preset, catalog_of, duration_of, option_map, seconds
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
@@ -166,7 +166,7 @@ def _own_timeout(definition: TaskDefinition | None) -> timedelta | None:
     value = _rq_seconds(option_map(definition.options)["timeout"].value)
     if value is None:
         return None
-    return timedelta.max if value < 0 else timedelta(seconds=value)
+    return timedelta.max if value < 0 else duration_of(value)
 
 
 def _rq_seconds(value: Value) -> float | None:
@@ -184,6 +184,14 @@ def _rq_seconds(value: Value) -> float | None:
 
 
 def _spec_of(function: str, definition: TaskDefinition | None) -> TaskSpec:
+    """Return the spec of a job; options RQ could not use either leave RQ's defaults."""
+    try:
+        return _read_spec(function, definition)
+    except (ValueError, OverflowError, TypeError):
+        return _read_spec(function, None)
+
+
+def _read_spec(function: str, definition: TaskDefinition | None) -> TaskSpec:
     options = option_map(definition.options) if definition is not None else {}
     queue = options.get("queue")
     timeout = _own_timeout(definition)
@@ -310,6 +318,9 @@ class _RQVisitor(FactsVisitor):
     def _job_reference(self, node: ast.expr) -> TaskReference | None:
         """Return a dotted-path string, a constant holding one, or a function reference."""
         reference = self.task_reference(node)
+        if reference is None and isinstance(node, ast.Name) and node.id in self.module_names:
+            own = f"{self.module_name}.{node.id}"
+            return TaskReference(function=own)
         if reference is None:
             return None
         if reference.name is not None:

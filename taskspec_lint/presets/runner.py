@@ -14,7 +14,7 @@ from taskspec_lint.formats import RunSummary
 from taskspec_lint.model import Catalog
 from taskspec_lint.presets.base import Preset
 from taskspec_lint.presets.facts import CallSite
-from taskspec_lint.presets.index import ProjectIndex, build_index
+from taskspec_lint.presets.index import SKIPPED_FILE_LINE, ProjectIndex, build_index
 
 CACHE_ENV = "TASKSPEC_LINT_CACHE_DIR"
 CACHE_FOLDER = ".taskspec_lint_cache"
@@ -60,7 +60,7 @@ def run_preset(
         if not config.enabled(finding.code):
             continue
         facts = index.files.get(finding.path)
-        if facts is not None and is_silenced(finding, facts.noqa):
+        if facts is not None and (SKIPPED_FILE_LINE in facts.noqa or is_silenced(finding, facts.noqa)):
             continue
         kept.append(finding)
     kept.sort()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from taskspec_lint.checker.noqa import source_lines
 from taskspec_lint.presets.facts import (
     CallSite,
     FileFacts,
@@ -38,7 +39,7 @@ class FactsVisitor(ast.NodeVisitor):
         self.module_name = module_name
         self.package = module_name if path.endswith("__init__.py") else module_name.rpartition(".")[0]
         self.path = path
-        self.lines = text.splitlines(keepends=True)
+        self.lines = source_lines(text)
         self.definitions: list[TaskDefinition] = []
         self.call_sites: list[CallSite] = []
         self.constants: dict[str, str] = {}
@@ -288,7 +289,7 @@ def noqa_lines(text: str, tree: ast.Module) -> dict[int, str]:
     """
     if "noqa" not in text.lower():
         return {}
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     mapping = {number: line for number, line in enumerate(lines, start=1) if "noqa" in line.lower()}
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant | ast.JoinedStr) and (node.end_lineno or 0) > node.lineno:
@@ -298,6 +299,10 @@ def noqa_lines(text: str, tree: ast.Module) -> dict[int, str]:
                 for number in range(node.lineno, end + 1):
                     mapping[number] = joined
     return mapping
+
+
+# Integers beyond this are not kept: a float cannot hold them, and no option needs them.
+_LARGEST_EXACT_FLOAT_INT = 2**53
 
 
 class _Unknown:
@@ -318,6 +323,8 @@ def _to_value(result: object, source: str) -> Value:
     if isinstance(result, bool):
         return Value("bool", number=float(result), source=source)
     if isinstance(result, int):
+        if abs(result) > _LARGEST_EXACT_FLOAT_INT:
+            return Value("unknown", source=source)
         return Value("int", number=float(result), source=source)
     if isinstance(result, float):
         return Value("float", number=result, source=source)
