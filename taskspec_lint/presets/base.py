@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar
 
 from taskspec_lint.model import Bounds, Catalog, Queue, TaskFacts, TaskSpec
-from taskspec_lint.presets.facts import FileFacts, Option, Value
+from taskspec_lint.presets.facts import FileFacts, Option, TaskDefinition, Value
 from taskspec_lint.presets.syntax import FactsVisitor, noqa_lines
 
 if TYPE_CHECKING:
@@ -159,6 +160,19 @@ def catalog_of(
     facts = {name: TaskFacts() for name in by_type}
     return Catalog(source, MappingProxyType(queues), MappingProxyType(by_type),
                    MappingProxyType(bounds), MappingProxyType(facts))
+
+
+def spec_or_defaults(read: Callable[[TaskDefinition], TaskSpec], definition: TaskDefinition) -> TaskSpec:
+    """Return ``read(definition)``, or the library's defaults when an option cannot be used.
+
+    A decorator value such as ``retry_backoff=-5`` or ``time_limit=1e15`` is valid Python
+    that the library rejects or cannot represent either, so the spec falls back to the
+    defaults instead of stopping the run.
+    """
+    try:
+        return read(definition)
+    except (ValueError, OverflowError, TypeError):
+        return read(replace(definition, options=()))
 
 
 def duration_of(number: float | None) -> timedelta | None:

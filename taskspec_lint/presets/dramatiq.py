@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import replace
 from datetime import timedelta
 
 from taskspec_lint.backoff import exp
 from taskspec_lint.checker import rules
 from taskspec_lint.checker.findings import Finding
 from taskspec_lint.model import Catalog, TaskSpec
-from taskspec_lint.presets.base import Preset, catalog_of, duration_of, option_map, seconds
+from taskspec_lint.presets.base import (
+    Preset,
+    catalog_of,
+    duration_of,
+    option_map,
+    seconds,
+    spec_or_defaults,
+)
 from taskspec_lint.presets.checks import SiteChecker
 from taskspec_lint.presets.facts import (
     CallSite,
@@ -110,11 +116,7 @@ def _in_seconds(option: Option) -> Option:
 
 
 def _spec_of(definition: TaskDefinition) -> TaskSpec:
-    """Return the spec of a task; options the library could not use either leave its defaults."""
-    try:
-        return _read_spec(definition)
-    except (ValueError, OverflowError, TypeError):
-        return _read_spec(replace(definition, options=()))
+    return spec_or_defaults(_read_spec, definition)
 
 
 def _read_spec(definition: TaskDefinition) -> TaskSpec:
