@@ -76,6 +76,7 @@ def _check_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="files or directories to check (default: the current directory)")
+
     parser.add_argument("--format", choices=sorted(FORMATS), default="text",
                         help="output format (default: text)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -85,10 +86,12 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PYPROJECT",
                         help="pyproject.toml to read [tool.taskspec-lint] from "
                         "(default: the nearest one above the first PATH)")
+
     parser.add_argument("--select", metavar="CODES",
                         help="comma-separated codes or prefixes to report, replacing the configured set")
     parser.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to report in addition")
     parser.add_argument("--ignore", metavar="CODES", help="codes or prefixes not to report")
+
     parser.add_argument("--preset", choices=PRESET_NAMES,
                         help="queue library whose code to read (default: the configured preset, "
                         "else taskspec, this package's own API)")
@@ -180,7 +183,7 @@ def _resolve_catalog(option: str | None, config: Config) -> Catalog:
     """Load the catalog: --catalog, else the configuration's, else $TASKSPEC_CATALOG, else built-in.
 
     The environment variable is the one the runtime registry reads, so an application and
-    its linter agree on the catalog unless the configuration says otherwise.
+    its linter agree on the catalog unless the configuration sets another.
     """
     if option:
         return load_catalog(option)

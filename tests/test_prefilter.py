@@ -1,4 +1,4 @@
-"""The byte prefilter never skips a file that holds a recognised call."""
+"""The byte prefilter never skips a file that contains a recognised call."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ class TaskDefinition:
     """A task defined in the checked code, with the options of its decorator.
 
     ``name_constant`` is the fully qualified name of a constant in another module that
-    contains the task name; the index fills in ``name`` from it once every file is read.
+    contains the task name. The index fills in ``name`` from it once every file is read.
     """
 
     name: str
