@@ -82,7 +82,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument("--catalog", metavar="FILE",
                         help="catalog file (default: the 'catalog' key of the configuration, "
-                        "else the built-in catalog)")
+                        "else $TASKSPEC_CATALOG, else the built-in catalog)")
     parser.add_argument("--config", metavar="PYPROJECT",
                         help="pyproject.toml to read [tool.taskspec-lint] from "
                         "(default: the nearest one above the first PATH)")
