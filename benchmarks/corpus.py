@@ -574,7 +574,7 @@ def measure_flake8(cache: Path, sources: Path, project: str, repeat: int) -> dic
     versions = flake8_versions()
     result: dict[str, Any] = {"project": project, "jobs": jobs, "versions": versions}
 
-    # The plugin's virtualenv is rebuilt every run, so it holds the checkout as it is now.
+    # The plugin's virtualenv is rebuilt every run, so it contains the checkout as it is now.
     plugin_python, state = prepare_flake8_venv(cache, versions, with_plugin=True)
     if plugin_python is None:
         result["error"] = state

@@ -24,7 +24,7 @@ class UnknownTaskType(TaskSpecError, LookupError):
 class InvalidOverride(TaskSpecError, ValueError):
     """An enqueue option of the wrong type or outside its bound.
 
-    ``value`` is what the caller passed, ``shown`` how the message prints it (durations
+    ``value`` is what the caller passed, ``value_text`` how the message prints it (durations
     as ``30s``), and ``bound`` the limit it broke, when it has one.
     """
 
@@ -35,7 +35,7 @@ class InvalidOverride(TaskSpecError, ValueError):
         value: object,
         reason: str,
         *,
-        shown: str | None = None,
+        value_text: str | None = None,
         bound: str | None = None,
         suggestions: Iterable[str] = (),
     ) -> None:
@@ -46,8 +46,8 @@ class InvalidOverride(TaskSpecError, ValueError):
         self.bound = bound
         self.suggestions = list(suggestions)
         hint = f"; did you mean {_quote_list(self.suggestions)}?" if self.suggestions else ""
-        shown = shown if shown is not None else repr(value)
-        super().__init__(f"{task_type}: {option}={shown} {reason}{hint}")
+        value_text = value_text if value_text is not None else repr(value)
+        super().__init__(f"{task_type}: {option}={value_text} {reason}{hint}")
 
 
 class MissingCompensation(TaskSpecError, TypeError):

@@ -83,9 +83,9 @@ class InMemoryBackend:
         with self._lock:
             now = self.clock()
             if message.unique_ttl > timedelta(0):
-                held = self._unique.get(message.unique_key)
-                if held is not None and held[1] > now:
-                    return held[0], True
+                existing = self._unique.get(message.unique_key)
+                if existing is not None and existing[1] > now:
+                    return existing[0], True
             task_id = f"{next(self._ids):08d}-{uuid.uuid4().hex[:12]}"
             if message.unique_ttl > timedelta(0):
                 self._unique[message.unique_key] = (task_id, now + message.unique_ttl)
@@ -140,7 +140,7 @@ def enqueue(
         for problem in check_override(catalog, spec, option, value):
             if not problem.kind.advisory:
                 raise InvalidOverride(
-                    task_type, option, value, problem.reason, shown=problem.value,
+                    task_type, option, value, problem.reason, value_text=problem.value,
                     bound=problem.bound, suggestions=problem.suggestions,
                 )
 

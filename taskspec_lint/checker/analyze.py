@@ -264,7 +264,7 @@ class _Checker(cst.CSTVisitor):
         if "task_type" not in values and catalog_type is not None:
             values["task_type"] = catalog_type
         position = self._position(node)
-        shown = tuple((key, str(value)) for key, value in values.items() if key not in ("hint", "detail"))
+        fact_values = tuple((key, str(value)) for key, value in values.items() if key not in ("hint", "detail"))
         self.findings.append(
             Finding(
                 path=self.path,
@@ -273,7 +273,7 @@ class _Checker(cst.CSTVisitor):
                 code=rule.code,
                 message=rule.format(**values),
                 task_type=catalog_type,
-                values=shown,
+                values=fact_values,
                 end_line=position.end.line,
                 end_column=position.end.column + 1,
             )

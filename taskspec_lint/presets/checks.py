@@ -142,12 +142,12 @@ class SiteChecker:
         """Record a finding of ``rule`` at ``location``."""
         if "task_type" not in values and catalog_type is not None:
             values["task_type"] = catalog_type
-        shown = tuple((key, str(value)) for key, value in values.items() if key != "hint")
+        fact_values = tuple((key, str(value)) for key, value in values.items() if key != "hint")
         self.findings.append(Finding(
             path=path, line=location.line, column=location.column, code=rule.code,
             message=rule.format(**values),
             task_type=catalog_type if catalog_type in self.catalog.specs else None,
-            values=shown, end_line=location.end_line, end_column=location.end_column,
+            values=fact_values, end_line=location.end_line, end_column=location.end_column,
         ))
 
 

@@ -55,19 +55,19 @@ def run_preset(
         message = UncheckableFile.format(reason=error.reason)
         findings.append(Finding(path, error.line, error.column, UncheckableFile.code, message))
 
-    kept = []
+    reported = []
     for finding in findings:
         if not config.enabled(finding.code):
             continue
         facts = index.files.get(finding.path)
         if facts is not None and (SKIPPED_FILE_LINE in facts.noqa or is_silenced(finding, facts.noqa)):
             continue
-        kept.append(finding)
-    kept.sort()
+        reported.append(finding)
+    reported.sort()
     summary = RunSummary(
         files_checked=index.files_checked,
         files_parsed=index.files_parsed,
         task_definitions=sum(len(definitions) for definitions in index.tasks_by_name.values()),
         call_sites=sum(1 for site in index.call_sites() if _checked(site, index)),
     )
-    return kept, summary, index
+    return reported, summary, index

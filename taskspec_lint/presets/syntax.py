@@ -302,7 +302,7 @@ def noqa_lines(text: str, tree: ast.Module) -> dict[int, str]:
 
 
 # Integers beyond this are not kept: a float cannot hold them, and no option needs them.
-_LARGEST_EXACT_FLOAT_INT = 2**53
+_MAX_EXACT_FLOAT_INT = 2**53
 
 
 class _Unknown:
@@ -323,7 +323,7 @@ def _to_value(result: object, source: str) -> Value:
     if isinstance(result, bool):
         return Value("bool", number=float(result), source=source)
     if isinstance(result, int):
-        if abs(result) > _LARGEST_EXACT_FLOAT_INT:
+        if abs(result) > _MAX_EXACT_FLOAT_INT:
             return Value("unknown", source=source)
         return Value("int", number=float(result), source=source)
     if isinstance(result, float):
