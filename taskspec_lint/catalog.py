@@ -90,59 +90,59 @@ class _Reader:
             raise self.fail(node, f"unsupported YAML value: {problem}") from None
 
     def mapping(
-        self, node: yaml.Node, what: str, allowed: tuple[str, ...]
+        self, node: yaml.Node, field: str, allowed: tuple[str, ...]
     ) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
         """Yield (key, key node, value node), rejecting duplicate and unknown keys."""
         if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
+            raise self.fail(node, f"{field} must be a mapping")
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = self.scalar(key_node)
             if not isinstance(key, str):
-                self.fail(key_node, f"{what} has a key {key!r} that is not a string")
+                self.fail(key_node, f"{field} has a key {key!r} that is not a string")
                 continue
             if key in seen:
-                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {seen[key]})")
+                self.fail(key_node, f"duplicate key {key!r} in {field} (first at line {seen[key]})")
                 continue
             seen[key] = key_node.start_mark.line + 1
             if allowed and key not in allowed:
                 hint = _RENAMED_KEYS.get(key) or _hint(key, allowed)
-                self.fail(key_node, f"unknown key {key!r} in {what}{hint}")
+                self.fail(key_node, f"unknown key {key!r} in {field}{hint}")
                 continue
             yield key, key_node, value_node
 
-    def typed(self, node: yaml.Node, kind: type[T], what: str) -> T:
+    def typed(self, node: yaml.Node, kind: type[T], field: str) -> T:
         value = self.scalar(node)
         if isinstance(value, bool) and kind is not bool:
-            raise self.fail(node, f"{what} must be {_kind_name(kind)}, got {value!r}")
+            raise self.fail(node, f"{field} must be {_kind_name(kind)}, got {value!r}")
         if not isinstance(value, kind):
-            raise self.fail(node, f"{what} must be {_kind_name(kind)}, got {value!r}")
+            raise self.fail(node, f"{field} must be {_kind_name(kind)}, got {value!r}")
         return value
 
-    def duration(self, node: yaml.Node, what: str) -> timedelta:
+    def duration(self, node: yaml.Node, field: str) -> timedelta:
         value = self.scalar(node)
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.fail(node, f"{what} must be a duration such as 30s, 5m or 2h, got {value!r}")
+            raise self.fail(node, f"{field} must be a duration such as 30s, 5m or 2h, got {value!r}")
         if isinstance(value, int | float):
             if value < 0:
-                raise self.fail(node, f"{what} is negative ({value}); durations must be 0 or more")
+                raise self.fail(node, f"{field} is negative ({value}); durations must be 0 or more")
             duration = coerce_duration(value)
             if duration is None:
                 raise self.fail(
                     node,
-                    f"{what} must be a finite number of seconds, "
+                    f"{field} must be a finite number of seconds, "
                     f"at most {timedelta.max.days} days, got {value!r}",
                 )
             return duration
         try:
             return parse_duration(value)
         except ValueError as error:
-            raise self.fail(node, f"{what}: {error}") from None
+            raise self.fail(node, f"{field}: {error}") from None
 
-    def names(self, node: yaml.Node, what: str) -> tuple[str, ...]:
+    def names(self, node: yaml.Node, field: str) -> tuple[str, ...]:
         if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list of names")
-        return tuple(self.typed(item, str, f"an entry of {what}") for item in node.value)
+            raise self.fail(node, f"{field} must be a list of names")
+        return tuple(self.typed(item, str, f"an entry of {field}") for item in node.value)
 
     def attempt(self, read: Callable[..., T], *args: Any) -> T | None:
         """Return ``read(*args)``, or None when it failed (the error is already recorded)."""
@@ -303,35 +303,35 @@ def _read_task(
 
     for key, key_node, value in reader.mapping(node, f"task type {task_type!r}", _TASK_KEYS):
         present.add(key)
-        what = f"{task_type}.{key}"
+        field = f"{task_type}.{key}"
         try:
             if key == "human_name":
-                fields[key] = reader.typed(value, str, what)
+                fields[key] = reader.typed(value, str, field)
             elif key == "queue":
-                fields[key] = _read_queue_name(reader, value, what, queues)
+                fields[key] = _read_queue_name(reader, value, field, queues)
             elif key == "attempts":
-                attempts = reader.typed(value, int, what)
+                attempts = reader.typed(value, int, field)
                 if attempts < 1:
-                    raise reader.fail(value, f"{what} must be 1 or more (the first run counts), got {attempts}")
+                    raise reader.fail(value, f"{field} must be 1 or more (the first run counts), got {attempts}")
                 fields["max_retry"] = attempts - 1
             elif key == "backoff":
-                fields["retry_delay"] = _read_backoff(reader, value, what)
+                fields["retry_delay"] = _read_backoff(reader, value, field)
             elif key == "timeout" and reader.scalar(value) in (None, "none"):
                 fields[key] = UNLIMITED  # no per-run time limit
             elif key in ("timeout", "unique_ttl"):
-                fields[key] = reader.duration(value, what)
+                fields[key] = reader.duration(value, field)
                 if key == "timeout" and fields[key] <= timedelta(0):
-                    raise reader.fail(value, f"{what} must be more than 0")
+                    raise reader.fail(value, f"{field} must be more than 0")
             elif key == "idempotent":
-                fields[key] = reader.typed(value, bool, what)
+                fields[key] = reader.typed(value, bool, field)
             elif key == "bounds":
                 bound_nodes = value
             elif key in ("payload", "sensitive", "chosen"):
-                facts[key] = reader.names(value, what)
+                facts[key] = reader.names(value, field)
             elif key == "idempotency_key":
-                facts[key] = _read_idempotency_key(reader, value, what)
+                facts[key] = _read_idempotency_key(reader, value, field)
             elif key == "cron":
-                facts[key] = reader.typed(value, str, what)
+                facts[key] = reader.typed(value, str, field)
         except _Invalid:
             failed = True
 
@@ -353,68 +353,68 @@ def _read_task(
     return spec, bounds, _build_facts(reader, node, task_type, facts)
 
 
-def _read_queue_name(reader: _Reader, node: yaml.Node, what: str, queues: dict[str, Queue]) -> str:
-    name = reader.typed(node, str, what)
+def _read_queue_name(reader: _Reader, node: yaml.Node, field: str, queues: dict[str, Queue]) -> str:
+    name = reader.typed(node, str, field)
     if name not in queues:
-        raise reader.fail(node, f"{what}: unknown queue {name!r}{_hint(name, queues)}")
+        raise reader.fail(node, f"{field}: unknown queue {name!r}{_hint(name, queues)}")
     return name
 
 
-def _read_backoff(reader: _Reader, node: yaml.Node, what: str) -> RetryDelay:
-    entries = {key: value for key, _, value in reader.mapping(node, what, ("exp", "schedule", "jitter"))}
+def _read_backoff(reader: _Reader, node: yaml.Node, field: str) -> RetryDelay:
+    entries = {key: value for key, _, value in reader.mapping(node, field, ("exp", "schedule", "jitter"))}
     if "exp" in entries:
         if len(entries) > 1:
-            raise reader.fail(node, f"{what}: 'exp' takes no other keys")
-        parts = {key: value for key, _, value in reader.mapping(entries["exp"], f"{what}.exp", _EXP_KEYS)}
+            raise reader.fail(node, f"{field}: 'exp' takes no other keys")
+        parts = {key: value for key, _, value in reader.mapping(entries["exp"], f"{field}.exp", _EXP_KEYS)}
         if set(parts) != set(_EXP_KEYS):
-            raise reader.fail(entries["exp"], f"{what}.exp needs both 'base' and 'max'")
-        base = reader.duration(parts["base"], f"{what}.exp.base")
-        ceiling = reader.duration(parts["max"], f"{what}.exp.max")
+            raise reader.fail(entries["exp"], f"{field}.exp needs both 'base' and 'max'")
+        base = reader.duration(parts["base"], f"{field}.exp.base")
+        ceiling = reader.duration(parts["max"], f"{field}.exp.max")
         if base <= timedelta(0):
-            raise reader.fail(parts["base"], f"{what}.exp.base must be more than 0")
+            raise reader.fail(parts["base"], f"{field}.exp.base must be more than 0")
         if base > ceiling:
-            raise reader.fail(parts["base"], f"{what}.exp.base {parts['base'].value} exceeds its max {parts['max'].value}")
+            raise reader.fail(parts["base"], f"{field}.exp.base {parts['base'].value} exceeds its max {parts['max'].value}")
         return exp(base, ceiling)
 
     if "schedule" in entries:
         steps_node = entries["schedule"]
         if not isinstance(steps_node, yaml.SequenceNode) or not steps_node.value:
-            raise reader.fail(steps_node, f"{what}.schedule must be a non-empty list of durations")
-        steps = [reader.duration(step, f"{what}.schedule step") for step in steps_node.value]
+            raise reader.fail(steps_node, f"{field}.schedule must be a non-empty list of durations")
+        steps = [reader.duration(step, f"{field}.schedule step") for step in steps_node.value]
         jitter = 0.1
         if "jitter" in entries:
             value = reader.scalar(entries["jitter"])
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise reader.fail(entries["jitter"], f"{what}.jitter must be a number from 0 to 1, got {value!r}")
+                raise reader.fail(entries["jitter"], f"{field}.jitter must be a number from 0 to 1, got {value!r}")
             jitter = float(value)
         return schedule(*steps, jitter=jitter)
 
-    raise reader.fail(node, f"{what} needs 'exp: {{base, max}}' or 'schedule: [durations]'")
+    raise reader.fail(node, f"{field} needs 'exp: {{base, max}}' or 'schedule: [durations]'")
 
 
 def _read_task_bounds(reader: _Reader, node: yaml.Node, task_type: str, bounds: Bounds) -> Bounds:
     values: dict[str, Any] = {}
     for key, _, value in reader.mapping(node, f"{task_type}.bounds", _TASK_BOUND_KEYS):
-        what = f"{task_type}.bounds.{key}"
+        field = f"{task_type}.bounds.{key}"
         if key == "max_retry":
-            number = reader.attempt(reader.typed, value, int, what)
+            number = reader.attempt(reader.typed, value, int, field)
             if number is not None and number < 0:
-                reader.fail(value, f"{what} must be 0 or more, got {number}")
+                reader.fail(value, f"{field} must be 0 or more, got {number}")
             elif number is not None:
                 values[key] = number
         else:
-            ceiling = reader.attempt(reader.duration, value, what)
+            ceiling = reader.attempt(reader.duration, value, field)
             if ceiling is not None:
                 values[key] = ceiling
     return Bounds(**{**bounds.__dict__, **values})
 
 
-def _read_idempotency_key(reader: _Reader, node: yaml.Node, what: str) -> IdempotencyKey:
-    parts = {key: value for key, _, value in reader.mapping(node, what, ("fields", "ttl"))}
+def _read_idempotency_key(reader: _Reader, node: yaml.Node, field: str) -> IdempotencyKey:
+    parts = {key: value for key, _, value in reader.mapping(node, field, ("fields", "ttl"))}
     if "fields" not in parts:
-        raise reader.fail(node, f"{what} needs 'fields'")
-    ttl = reader.duration(parts["ttl"], f"{what}.ttl") if "ttl" in parts else None
-    return IdempotencyKey(fields=reader.names(parts["fields"], f"{what}.fields"), ttl=ttl)
+        raise reader.fail(node, f"{field} needs 'fields'")
+    ttl = reader.duration(parts["ttl"], f"{field}.ttl") if "ttl" in parts else None
+    return IdempotencyKey(fields=reader.names(parts["fields"], f"{field}.fields"), ttl=ttl)
 
 
 def _build_facts(reader: _Reader, node: yaml.Node, task_type: str, facts: dict[str, Any]) -> TaskFacts:

@@ -44,7 +44,7 @@ class FixedRandom:
         return self.value
 
 
-LARGEST_BELOW_ONE = math.nextafter(1.0, 0.0)
+FLOAT_JUST_BELOW_ONE = math.nextafter(1.0, 0.0)
 
 
 @settings(max_examples=300)
@@ -72,7 +72,7 @@ def test_exp_ceiling_matches_formula(bounds, retry):
 @given(bounds=base_and_max(), retry=retries)
 def test_exp_largest_draw_below_ceiling(bounds, retry):
     base_us, max_us = bounds
-    delay = exp(base_us * MICROSECOND, max_us * MICROSECOND, rng=FixedRandom(LARGEST_BELOW_ONE))
+    delay = exp(base_us * MICROSECOND, max_us * MICROSECOND, rng=FixedRandom(FLOAT_JUST_BELOW_ONE))
 
     assert delay(retry) < expected_ceiling_us(base_us, max_us, retry) * MICROSECOND
 
@@ -237,7 +237,7 @@ def test_webhook_catalog_delay_in_range(webhook_spec, retry):
 
 
 def test_schedule_largest_draw_adds_jitter():
-    delay = schedule(10, 100, jitter=0.1, rng=FixedRandom(LARGEST_BELOW_ONE))
+    delay = schedule(10, 100, jitter=0.1, rng=FixedRandom(FLOAT_JUST_BELOW_ONE))
 
     assert delay(1) < timedelta(seconds=11)
     assert delay(1) > timedelta(seconds=10)
