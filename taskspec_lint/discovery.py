@@ -40,7 +40,7 @@ def iter_python_files(paths: Sequence[Path], config: Config) -> Iterator[Path]:
             )
             for name in sorted(files):
                 candidate = Path(root) / name
-                if name.endswith(".py") and not _excluded(candidate, config):
+                if name.endswith(".py") and not is_excluded(candidate, config):
                     absolute = os.path.abspath(candidate)
                     if absolute not in seen:
                         seen.add(absolute)
@@ -53,15 +53,11 @@ def _skip_directory(path: Path, config: Config) -> bool:
         return True
     if (path / "pyvenv.cfg").is_file():
         return True
-    return _excluded(path, config)
+    return is_excluded(path, config)
 
 
 def is_excluded(path: Path, config: Config) -> bool:
     """Return whether the configuration's ``exclude`` globs match ``path``."""
-    return _excluded(path, config)
-
-
-def _excluded(path: Path, config: Config) -> bool:
     if not config.exclude:
         return False
     relative = Path(os.path.abspath(path))

@@ -193,13 +193,6 @@ def _has_section(path: Path) -> bool:
     return not isinstance(tool, dict) or "taskspec-lint" in tool
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
-
-
 @lru_cache(maxsize=64)
 def load_config(start: Path) -> Config:
     """Load the configuration that applies to ``start`` (a file or a directory)."""

@@ -92,19 +92,17 @@ class Preset:
 _IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 # Module-level statements, recognised by a line that starts at column 0.
-_FUNCTION_LINE = re.compile(r"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
-_ASSIGNMENT_LINE = re.compile(r"^([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*(.*)$", re.MULTILINE)
-_FUNCTION_BYTES = re.compile(_FUNCTION_LINE.pattern.encode(), re.MULTILINE)
+_FUNCTION_BYTES = re.compile(rb"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _ASSIGNMENT_BYTES = re.compile(rb"^([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*([^\r\n]*)", re.MULTILINE)
-_STRING_VALUE = re.compile(r"""(["'])([^"'\\\n]*)\1[ \t]*(?:#.*)?""")
-_STRING_BYTES = re.compile(_STRING_VALUE.pattern.encode())
+_STRING_BYTES = re.compile(rb"""(["'])([^"'\\\n]*)\1[ \t]*(?:#.*)?""")
 
 
 def skim_bytes(data: bytes, module_name: str) -> FileFacts:
-    """Return what ``skim_text`` returns, matching the raw bytes without decoding them.
+    """Return the constants and functions that lines at column 0 define, without parsing.
 
-    Names and string values are decoded as UTF-8; a file in another encoding can only
-    lose a constant whose value is not ASCII.
+    The raw bytes are matched, and names and string values are decoded as UTF-8, so a
+    file in another encoding can only lose a constant whose value is not ASCII.
+    NOTE: a line at column 0 inside a triple-quoted string is read as code too.
     """
     functions = tuple(
         f"{module_name}.{match[1].decode('utf-8', 'replace')}" for match in _FUNCTION_BYTES.finditer(data)
@@ -117,26 +115,6 @@ def skim_bytes(data: bytes, module_name: str) -> FileFacts:
         value = _STRING_BYTES.fullmatch(match[2].rstrip())
         if value is not None:
             constants[name] = value[2].decode("utf-8", "replace")
-    for name, count in assigned.items():
-        if count > 1:
-            constants.pop(name, None)
-    return FileFacts(module=module_name, constants=constants, functions=functions)
-
-
-def skim_text(text: str, module_name: str) -> FileFacts:
-    """Return the constants and functions that lines at column 0 define in ``text``.
-
-    NOTE: a line at column 0 inside a triple-quoted string is read as code too.
-    """
-    functions = tuple(f"{module_name}.{match[1]}" for match in _FUNCTION_LINE.finditer(text))
-    constants: dict[str, str] = {}
-    assigned: dict[str, int] = {}
-    for match in _ASSIGNMENT_LINE.finditer(text):
-        name = match[1]
-        assigned[name] = assigned.get(name, 0) + 1
-        value = _STRING_VALUE.fullmatch(match[2].rstrip())
-        if value is not None:
-            constants[name] = value[2]
     for name, count in assigned.items():
         if count > 1:
             constants.pop(name, None)

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from taskspec_lint.backoff import RetryDelay, exp, schedule
 from taskspec_lint.checker.findings import Finding
-from taskspec_lint.durations import format_duration
 from taskspec_lint.model import Catalog, TaskSpec
 from taskspec_lint.presets.base import (
     Preset,
@@ -294,11 +293,6 @@ class _CeleryVisitor(FactsVisitor):
                     self.queues.append(string(item))
         elif isinstance(value, ast.Dict):
             self.queues.extend(string(key) for key in value.keys if is_string(key))
-
-
-def describe_limit(limit: timedelta) -> str:
-    """Format a time limit for messages."""
-    return format_duration(limit)
 
 
 def _route_pairs(value: ast.expr) -> list[tuple[ast.expr | None, ast.expr]]:

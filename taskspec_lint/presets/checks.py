@@ -15,9 +15,6 @@ from taskspec_lint.presets.facts import CallSite, Location, Option, TaskDefiniti
 from taskspec_lint.presets.index import ProjectIndex
 from taskspec_lint.suggest import closest
 
-# Extracted specs of tasks without a time limit carry this as their timeout.
-NO_TIME_LIMIT = timedelta.max
-
 
 def no_time_limit(limit: timedelta) -> bool:
     """Return whether ``limit`` means "no time limit"."""
